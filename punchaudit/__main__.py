@@ -1,0 +1,3 @@
+from punchaudit.cli import main
+
+main()

@@ -1,0 +1,1 @@
+"""The FastAPI service: terminal endpoints (ZKTeco PUSH, Hikvision ISAPI) and the REST API."""

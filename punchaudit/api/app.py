@@ -1,0 +1,45 @@
+"""The FastAPI application: terminal protocols at their vendor paths, the REST API under /api/v1."""
+from __future__ import annotations
+
+import importlib
+import logging
+
+from fastapi import FastAPI
+from sqlalchemy import Engine
+
+from punchaudit import __version__
+from punchaudit.api.limits import BodySizeLimit
+from punchaudit.config import Settings, get_settings
+from storage.db import make_engine, session_factory
+
+log = logging.getLogger("punchaudit.api")
+
+# Each module defines `router`; add a module here to mount it.
+ROUTERS = [
+    "punchaudit.api.iclock",
+    "punchaudit.api.isapi",
+    "punchaudit.api.rest",
+]
+
+
+def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    engine = engine or make_engine(settings.database_url)
+    app = FastAPI(
+        title="punchaudit",
+        version=__version__,
+        description="Attendance verification and audit sampling for subsidised vocational training.",
+    )
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.sessions = session_factory(engine)
+    for name in ROUTERS:
+        module = importlib.import_module(name)
+        app.include_router(module.router)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.ingest.max_body_bytes)
+
+    @app.get("/healthz", include_in_schema=False)
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    return app

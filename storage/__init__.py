@@ -1,0 +1,1 @@
+"""Persistence: SQLAlchemy schema, Alembic migrations, repositories, the footage store and audit log."""

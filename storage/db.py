@@ -1,0 +1,82 @@
+"""Engines and transactions for the two supported databases.
+
+SQLite is the embedded default, so its connections get the settings a server database has by nature:
+foreign keys enforced, WAL so readers do not block the writer, a busy timeout instead of instant
+"database is locked", and real transactions (pysqlite's own BEGIN handling is switched off so that
+SAVEPOINT works and a writer can take the lock up front with BEGIN IMMEDIATE).
+"""
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.orm import Session, sessionmaker
+
+MIN_SQLITE = (3, 35, 0)  # RETURNING and ON CONFLICT
+IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
+
+
+def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> Engine:
+    """An engine for `url` with the per-dialect hygiene above. Creates the SQLite file's folder."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if sqlite3.sqlite_version_info < MIN_SQLITE:
+            raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old; punchaudit needs 3.35 or newer")
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+        _install_sqlite_hooks(engine, busy_timeout_ms)
+        return engine
+    if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
+        url = parsed.set(drivername="postgresql+psycopg").render_as_string(hide_password=False)
+    return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
+
+
+def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.isolation_level = None  # we emit BEGIN ourselves
+        cur = dbapi_conn.cursor()
+        cur.execute("PRAGMA foreign_keys=ON")
+        cur.execute("PRAGMA journal_mode=WAL")
+        cur.execute("PRAGMA synchronous=NORMAL")
+        cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
+        cur.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        mode = conn.get_execution_options().get("sqlite_begin", "")
+        conn.exec_driver_sql(f"BEGIN {mode}".strip())
+
+
+def is_sqlite(bind: Engine | Connection | Session) -> bool:
+    engine = bind.get_bind() if isinstance(bind, Session) else bind
+    return engine.dialect.name == "sqlite"
+
+
+def session_factory(engine: Engine) -> sessionmaker[Session]:
+    return sessionmaker(engine, expire_on_commit=False)
+
+
+@contextmanager
+def transaction(engine: Engine, *, immediate: bool = False) -> Iterator[Connection]:
+    """A Core connection in one transaction, committed on success. `immediate` takes SQLite's write
+    lock at BEGIN so concurrent writers queue instead of failing mid-transaction."""
+    with engine.connect() as conn:
+        if immediate:
+            conn = conn.execution_options(**IMMEDIATE)
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def session_scope(engine: Engine, *, immediate: bool = False) -> Iterator[Session]:
+    """An ORM session in one transaction, committed on success and rolled back on error."""
+    with Session(engine, expire_on_commit=False) as session, session.begin():
+        if immediate:
+            session.connection(execution_options=IMMEDIATE)
+        yield session

@@ -1,0 +1,5 @@
+"""The database schema, one module per area; importing this package registers every table on Base."""
+from storage.schema.base import Base
+from storage.schema import core  # noqa: F401  (registers tables)
+
+__all__ = ["Base"]
