@@ -1,4 +1,8 @@
-"""Schema migrations through Alembic; the only way the schema is created outside tests."""
+"""Schema migrations through Alembic; the only way the schema is created outside tests.
+
+Each area's tables come in their own migration branching from the core revision (0001), so the areas
+can evolve independently; `upgrade` applies every head.
+"""
 from __future__ import annotations
 
 from pathlib import Path
@@ -17,7 +21,7 @@ def alembic_config(url: str) -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "heads") -> None:
     """Bring the database behind `engine` to `revision`."""
     cfg = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as conn:
@@ -36,4 +40,5 @@ def current(engine: Engine) -> str | None:
     from alembic.runtime.migration import MigrationContext
 
     with engine.connect() as conn:
-        return MigrationContext.configure(conn).get_current_revision()
+        heads = MigrationContext.configure(conn).get_current_heads()
+    return ",".join(sorted(heads)) or None

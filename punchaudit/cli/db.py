@@ -10,7 +10,7 @@ app = typer.Typer(help="Database schema migrations (Alembic).", no_args_is_help=
 
 
 @app.command()
-def upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
+def upgrade(revision: str = typer.Argument("heads", help="Target revision (default: every head)")) -> None:
     """Migrate the database to REVISION (default: the newest)."""
     migrate.upgrade(engine(), revision)
     console.print(f"database at revision {migrate.current(engine())}")

@@ -1,0 +1,17 @@
+"""`punchaudit demo`: the main job end to end on the embedded default (SQLite, local footage folder).
+
+Steps run in order against one database and one running HTTP server; each area adds its step as a
+module `punchaudit.demo.<area>` with `run(ctx: DemoContext) -> None`.
+"""
+from __future__ import annotations
+
+import importlib
+
+STEPS = [
+    "punchaudit.demo.ingest",
+]
+
+
+def run_steps(ctx) -> None:  # type: ignore[no-untyped-def]
+    for name in STEPS:
+        importlib.import_module(name).run(ctx)
