@@ -115,6 +115,9 @@ class SubsidyConfig(_Section):
     cert_junior_fen: int = 40000
     cert_intermediate_fen: int = 60000
     cert_senior_fen: int = 80000
+    settle_employed_only: bool = True
+    cert_first_time_levels: list[Literal["junior", "intermediate", "senior"]] = ["junior", "intermediate", "senior"]
+    claim_count_states: list[Literal["draft", "submitted", "approved"]] = ["submitted", "approved"]
 
 
 class LoggingConfig(_Section):

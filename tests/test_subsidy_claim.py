@@ -1,0 +1,88 @@
+"""A class's claim from its evidence: employment condition, inspection gate, cap, certificates."""
+from __future__ import annotations
+
+from fractions import Fraction
+
+from subsidy.claim import CertificateEvidence, ClassEvidence, TraineeEvidence, evaluate_class
+from subsidy.rules import Rates
+
+RATES = Rates()
+
+
+def trainees(days: list[int], employed: int, passed: int | None = None) -> tuple[TraineeEvidence, ...]:
+    """`employed` first trainees hold a 12-month contract; the first `passed` passed (all by default)."""
+    passed = len(days) if passed is None else passed
+    return tuple(TraineeEvidence(i + 1, d, passed=i < passed, contract_months=12 if i < employed else None)
+                 for i, d in enumerate(days))
+
+
+def project(days: list[int], employed: int, **kw) -> ClassEvidence:  # type: ignore[no-untyped-def]
+    kw.setdefault("has_punch_records", True)
+    return ClassEvidence(1, "project", 30, trainees=trainees(days, employed), **kw)
+
+
+def test_rate_reached_pays_employed_trainees_in_full() -> None:
+    result = evaluate_class(project([30, 40, 10, 5, 30], employed=4), RATES)
+    assert result.employment_rate == Fraction(4, 5) and result.employment_met
+    amounts = [line.amount_fen for line in result.lines]
+    assert amounts == [350000, 400000, 150000, 75000, 0]
+    assert [r.code for r in result.lines[1].reasons] == ["cap_per_person"]
+    assert [r.code for r in result.lines[4].reasons] == ["not_employed"]
+    assert result.total_fen == 975000
+
+
+def test_rate_just_below_pays_general_subsidy() -> None:
+    # 7 of 9 = 77.8% < 80%
+    result = evaluate_class(project([30] * 9, employed=7), RATES)
+    assert not result.employment_met
+    assert [r.code for r in result.class_reasons] == ["general_cap"]
+    assert all(line.amount_fen == 100000 and line.base_fen == 350000 for line in result.lines)
+    assert all(line.kind == "general" for line in result.lines)
+    assert result.total_fen == 900000
+
+
+def test_general_subsidy_keeps_smaller_amounts() -> None:
+    result = evaluate_class(project([5, 30], employed=0), RATES)
+    assert [line.amount_fen for line in result.lines] == [75000, 100000]
+
+
+def test_failed_trainees_are_outside_the_rate_and_unpaid() -> None:
+    ev = ClassEvidence(1, "project", 30, True, trainees=trainees([30] * 5, employed=4, passed=4))
+    result = evaluate_class(ev, RATES)
+    assert result.passed == 4 and result.employed == 4 and result.employment_rate == 1
+    assert [r.code for r in result.lines[4].reasons] == ["not_passed"]
+    assert result.lines[4].amount_fen == 0
+
+
+def test_settle_all_passed_when_configured() -> None:
+    rates = Rates(settle_employed_only=False)
+    result = evaluate_class(project([30] * 5, employed=4), rates)
+    assert result.total_fen == 5 * 350000
+
+
+def test_no_punch_records_needs_a_passed_inspection() -> None:
+    pending = evaluate_class(project([0] * 3, employed=3, has_punch_records=False), RATES)
+    assert not pending.payable and pending.total_fen == 0
+    assert [r.code for r in pending.class_reasons] == ["inspection_pending"]
+    failed = evaluate_class(project([0] * 3, employed=3, has_punch_records=False, inspection_decision="fail"), RATES)
+    assert failed.total_fen == 0
+    assert all("inspection_failed" in [r.code for r in line.reasons] for line in failed.lines)
+    passed = evaluate_class(project([0] * 3, employed=3, has_punch_records=False, inspection_decision="pass"), RATES)
+    assert passed.payable and passed.days_from_schedule
+    assert passed.total_fen == 3 * 350000  # the 30 scheduled days
+
+
+def test_enterprise_class() -> None:
+    ev = ClassEvidence(2, "enterprise", 3, True, trainees=(TraineeEvidence(1, 3), TraineeEvidence(2, 2)))
+    result = evaluate_class(ev, RATES)
+    assert [line.amount_fen for line in result.lines] == [30000, 0]
+    assert result.employment_met is None
+
+
+def test_certificates_are_lines_of_their_own() -> None:
+    certs = (CertificateEvidence("junior", "C1", True), CertificateEvidence("intermediate", "C2", False))
+    ev = ClassEvidence(3, "certification", 0, False, trainees=(TraineeEvidence(1, 0, certificates=certs),))
+    result = evaluate_class(ev, RATES)
+    assert result.payable  # certificates do not depend on attendance evidence
+    assert [(line.level, line.amount_fen) for line in result.lines] == [("junior", 40000), ("intermediate", 0)]
+    assert result.lines[1].reasons[0].code == "cert_already_held"
