@@ -18,6 +18,7 @@ app = typer.Typer(
 # (command name, module defining `app`); add a line to mount an area's commands.
 SUBCOMMANDS = [
     ("db", "punchaudit.cli.db"),
+    *[(n, f"punchaudit.cli.{m}") for n, m in (("institution", "institution"), ("site", "site"), ("device", "device"), ("keys", "keys"), ("class", "classes"), ("trainee", "trainee"))],
 ]
 
 # modules with a `register(app)` that adds top-level commands (serve, ingest, scheduler, ...)
