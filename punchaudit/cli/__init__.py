@@ -18,11 +18,13 @@ app = typer.Typer(
 # (command name, module defining `app`); add a line to mount an area's commands.
 SUBCOMMANDS = [
     ("db", "punchaudit.cli.db"),
+    ("quarantine", "punchaudit.cli.quarantine"),
+    ("terminal", "punchaudit.cli.terminal"),
     *[(n, f"punchaudit.cli.{m}") for n, m in (("institution", "institution"), ("site", "site"), ("device", "device"), ("keys", "keys"), ("class", "classes"), ("trainee", "trainee"))],
 ]
 
 # modules with a `register(app)` that adds top-level commands (serve, ingest, scheduler, ...)
-COMMANDS: list[str] = []
+COMMANDS: list[str] = ["punchaudit.cli.ingest"]
 
 for _name, _module in SUBCOMMANDS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
