@@ -53,19 +53,28 @@ class LocalToUtc:
 
     def __init__(self, tz_name: str) -> None:
         self.tz = zone(tz_name)
-        self._cache: dict[tuple[int, int, int, int], timedelta] = {}
+        self._cache: dict[tuple[int, int, int, int], timedelta | None] = {}
+
+    def hour_offset(self, local: datetime) -> timedelta | None:
+        """The offset valid for the whole local hour of `local`, or None if a switch falls inside it."""
+        key = (local.year, local.month, local.day, local.hour)
+        if key in self._cache:
+            return self._cache[key]
+        start = local.replace(minute=0, second=0, microsecond=0)
+        off = start.replace(tzinfo=self.tz).utcoffset()
+        if off != (start + _LAST_SECOND).replace(tzinfo=self.tz).utcoffset():
+            off = None
+        self._cache[key] = off
+        return off
+
+    def exact_offset(self, local: datetime) -> timedelta:
+        off = local.replace(tzinfo=self.tz).utcoffset()
+        assert off is not None
+        return off
 
     def offset(self, local: datetime) -> timedelta:
-        key = (local.year, local.month, local.day, local.hour)
-        off = self._cache.get(key)
-        if off is None:
-            start = local.replace(minute=0, second=0, microsecond=0)
-            off = start.replace(tzinfo=self.tz).utcoffset()
-            end_off = (start + _LAST_SECOND).replace(tzinfo=self.tz).utcoffset()
-            if off != end_off:  # a DST switch inside this hour: do not cache, answer exactly
-                return local.replace(tzinfo=self.tz).utcoffset()  # type: ignore[return-value]
-            self._cache[key] = off  # type: ignore[assignment]
-        return off  # type: ignore[return-value]
+        off = self.hour_offset(local)
+        return self.exact_offset(local) if off is None else off
 
     def __call__(self, local: datetime) -> datetime:
         return local - self.offset(local)

@@ -155,8 +155,11 @@ def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch]
             key = ts[:13]
             off = offsets.get(key)
             if off is None:
-                off = to_utc.offset(local)
-                offsets[key] = off
+                off = to_utc.hour_offset(local)
+                if off is None:  # a DST switch inside this hour: exact lookup, never cached
+                    off = to_utc.exact_offset(local)
+                else:
+                    offsets[key] = off
             utc = local - off
         add(Punch(zk, device_sn, pin, local, utc, tz_name,
                   table[verify] if 0 <= verify < 256 else unknown,
