@@ -53,6 +53,7 @@ class PresenceConfig(_Section):
     checkout_window_minutes: int = Field(15, ge=0)
     day_rule: Literal["all", "any"] = "all"
     coverage_threshold: float = Field(1.0, gt=0, le=1)
+    min_session_coverage: float = Field(0.0, ge=0, le=1)
 
 
 class FacesConfig(_Section):
@@ -63,6 +64,17 @@ class FacesConfig(_Section):
     detect_max_width: int = Field(640, ge=160)
     workers: int = Field(2, ge=1)
     model: str = "dlib_face_recognition_resnet_model_v1"
+    fast_detect_width: int = Field(320, ge=160)
+    background: bool = True
+    poll_seconds: float = Field(5.0, gt=0)
+    batch_size: int = Field(64, ge=1)
+    max_tasks_per_child: int = Field(500, ge=1)
+    job_lease_minutes: int = Field(30, ge=1)
+    punch_match_seconds: int = Field(120, ge=0)
+    video_tolerance: float = Field(0.6, gt=0, lt=1)
+    video_step_seconds: float = Field(2.0, gt=0)
+    video_min_face_px: int = Field(40, ge=10)
+    video_detect_max_width: int = Field(1280, ge=160)
 
 
 class FootageConfig(_Section):
@@ -73,6 +85,13 @@ class FootageConfig(_Section):
     verify_period_days: int = Field(30, ge=1)
     low_disk_free_bytes: int = 5 * 1024**3
     duration_tolerance_seconds: float = 5.0
+    extensions: list[str] = [".mp4", ".avi", ".mkv", ".webm", ".mov", ".ts"]
+    hash_chunk_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024)
+    coverage_min_share: float = Field(0.9, gt=0, le=1)
+    clip_fourcc: Literal["VP80", "VP90"] = "VP80"
+    clip_max_fps: float = Field(5.0, gt=0)
+    clip_max_width: int = Field(640, ge=64)
+    audit_head_file: str = "var/audit-head.json"
 
     @field_validator("retention_days")
     @classmethod
@@ -90,6 +109,7 @@ class SchedulerConfig(_Section):
     sampling_day_of_month: int = Field(1, ge=1, le=28)
     sampling_time: str = "04:30"
     misfire_grace_seconds: int = 3600
+    job_lease_minutes: int = Field(180, ge=1)
 
 
 class SamplingConfig(_Section):
@@ -98,6 +118,14 @@ class SamplingConfig(_Section):
     acceptance_number: int = Field(0, ge=0)
     method: Literal["hypergeometric", "binomial", "poisson", "iso2859"] = "hypergeometric"
     review_window_minutes: int = Field(10, ge=1)
+    stratify_by_week: bool = True
+    tightened_confidence: float = Field(0.95, gt=0, lt=1)
+    tightened_tolerable_rate: float = Field(0.05, gt=0, lt=1)
+    iso_aql: str = "2.5"
+    iso_level: str = "II"
+    spot_checks_per_month: int = Field(2, ge=0)
+    risk_weights: dict[str, float] = {}
+    reports_dir: str = "var/reports"
 
 
 class SubsidyConfig(_Section):

@@ -1,0 +1,128 @@
+"""1:N face search and the city-wide duplicate-identity pass, as float32 matrix products.
+
+face_recognition's `face_distance` computes `norm(X - q)` in float64: it streams a 100 MB temporary per
+query (≈40-55 ms for 100,000 encodings here). With the gallery kept as one contiguous float32 matrix
+and its squared norms precomputed, a query is one GEMV, `‖x‖² − 2·X·q + ‖q‖²`, and a batch of queries
+one GEMM (faces.md §2.4). The float32 error against float64 is ~3e-7, far below any threshold.
+
+The duplicate pass uses an augmented product so that a block of squared distances comes out of the
+GEMM directly: with a_i = [−2·x_i, ‖x_i‖², 1] and b_j = [x_j, 1, ‖x_j‖²], a_i·b_j = ‖x_i − x_j‖².
+Only the upper triangle of blocks is computed, and each block costs one GEMM, one compare and one
+nonzero, so 60,000 encodings need no Python loop over rows or pairs.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+DIM = 128
+
+
+def _as_matrix(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(np.asarray(x, dtype=np.float32).reshape(-1, DIM))
+
+
+class FaceIndex:
+    """An immutable gallery of encodings with their ids (trainee ids, row ids, ...)."""
+
+    def __init__(self, encodings: np.ndarray, ids: np.ndarray | None = None) -> None:
+        self.encodings = _as_matrix(encodings)
+        n = len(self.encodings)
+        self.ids = np.arange(n, dtype=np.int64) if ids is None else np.asarray(ids, dtype=np.int64)
+        if len(self.ids) != n:
+            raise ValueError(f"{n} encodings but {len(self.ids)} ids")
+        self.sq_norms = np.einsum("ij,ij->i", self.encodings, self.encodings)
+
+    def __len__(self) -> int:
+        return len(self.encodings)
+
+    def distances(self, queries: np.ndarray) -> np.ndarray:
+        """(k, n) float32 distances for k queries; (n,) for a single 128-vector."""
+        single = np.asarray(queries).ndim == 1
+        q = _as_matrix(queries)
+        if single:
+            sq = self.sq_norms - 2.0 * (self.encodings @ q[0])
+            sq += float(q[0] @ q[0])
+        else:
+            sq = self.encodings @ q.T  # (n, k): one GEMM
+            sq *= -2.0
+            sq += self.sq_norms[:, None]
+            sq += np.einsum("ij,ij->i", q, q)[None, :]
+            sq = sq.T
+        np.maximum(sq, 0.0, out=sq)
+        return np.sqrt(sq, out=sq)
+
+    def nearest(self, queries: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and distances of the k nearest gallery entries per query, nearest first: (q, k) each
+        ((k,) for a single query)."""
+        d = self.distances(queries)
+        single = d.ndim == 1
+        d2 = d[None, :] if single else d
+        k = min(k, d2.shape[1])
+        if k == 0:
+            empty = np.empty((d2.shape[0], 0))
+            return (empty[0], empty[0]) if single else (empty.astype(np.int64), empty)
+        part = np.argpartition(d2, k - 1, axis=1)[:, :k] if k < d2.shape[1] else np.tile(np.arange(d2.shape[1]), (d2.shape[0], 1))
+        pd = np.take_along_axis(d2, part, axis=1)
+        order = np.argsort(pd, axis=1, kind="stable")
+        idx = np.take_along_axis(part, order, axis=1)
+        ids, dist = self.ids[idx], np.take_along_axis(pd, order, axis=1)
+        return (ids[0], dist[0]) if single else (ids, dist)
+
+    def within(self, query: np.ndarray, radius: float) -> tuple[np.ndarray, np.ndarray]:
+        """Ids and distances of every gallery entry within `radius` of one query, nearest first."""
+        d = self.distances(np.asarray(query).reshape(DIM))
+        hit = np.flatnonzero(d <= radius)
+        order = np.argsort(d[hit], kind="stable")
+        return self.ids[hit[order]], d[hit[order]]
+
+
+@dataclass(frozen=True)
+class DuplicatePairs:
+    """Row index pairs (i < j) closer than the tolerance whose identity keys differ, nearest first."""
+
+    i: np.ndarray  # int64
+    j: np.ndarray  # int64
+    distance: np.ndarray  # float32
+
+    def __len__(self) -> int:
+        return len(self.i)
+
+
+def duplicate_pairs(encodings: np.ndarray, keys: np.ndarray, tolerance: float, *, block: int = 4096) -> DuplicatePairs:
+    """Every pair of encodings within `tolerance` whose keys (resident-ID hashes) differ.
+
+    One person enrolled under two resident IDs shows up as such a pair; pairs under the same key (the
+    same person's enrolment history) are not reported."""
+    x = _as_matrix(encodings)
+    keys = np.asarray(keys)
+    n = len(x)
+    if len(keys) != n:
+        raise ValueError(f"{n} encodings but {len(keys)} keys")
+    sq = np.einsum("ij,ij->i", x, x)
+    ones = np.ones((n, 1), np.float32)
+    a = np.hstack([-2.0 * x, sq[:, None], ones])
+    b = np.hstack([x, ones, sq[:, None]])
+    # integer codes for the keys, so the "different identity" test is an integer compare
+    _, codes = np.unique(keys, return_inverse=True)
+    limit = np.float32(tolerance * tolerance)
+    out_i, out_j, out_d = [], [], []
+    for r0 in range(0, n, block):
+        r1 = min(n, r0 + block)
+        for c0 in range(r0, n, block):
+            c1 = min(n, c0 + block)
+            d2 = a[r0:r1] @ b[c0:c1].T
+            rows, cols = np.nonzero(d2 <= limit)
+            rows += r0
+            cols += c0
+            keep = (rows < cols) & (codes[rows] != codes[cols])
+            rows, cols = rows[keep], cols[keep]
+            out_i.append(rows)
+            out_j.append(cols)
+            out_d.append(d2[rows - r0, cols - c0])
+    i = np.concatenate(out_i).astype(np.int64) if out_i else np.empty(0, np.int64)
+    j = np.concatenate(out_j).astype(np.int64) if out_j else np.empty(0, np.int64)
+    d = np.sqrt(np.maximum(np.concatenate(out_d), 0)) if out_d else np.empty(0, np.float32)
+    order = np.argsort(d, kind="stable")
+    return DuplicatePairs(i[order], j[order], d[order].astype(np.float32))
