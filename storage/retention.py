@@ -1,0 +1,309 @@
+"""Two-year retention with legal holds, modelled on S3 Object Lock in compliance mode.
+
+* Footage is kept through `retain_until`: the last training day of every class at its site whose dates
+  overlap it (or its own last day, if none does), plus `retention_days` (never below 730). The stored
+  date may only grow (trigger in migration 0004); the sweep does not trust it alone but re-derives the
+  condition from the classes in the same statement, so a class whose end date moved later protects its
+  footage even before the stored date is refreshed.
+* A legal hold (on one footage file, or on a class: every footage overlapping it) keeps footage
+  regardless of date until released. Holds are independent of retention and of each other.
+* Only the sweep deletes, and only footage that is expired and not held, selected in one set-based
+  statement inside a write transaction (no stale list). Every other deletion is refused with the
+  retain-until date or the hold named. If the clock looks wrong (earlier than the newest audit entry
+  or registration) nothing is deleted: fail closed.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timedelta
+from typing import Any
+
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, select, update
+from sqlalchemy.sql.elements import ColumnElement
+
+from storage import audit
+from storage.db import transaction
+from storage.footage_store import FootageStore
+from storage.schema.core import TrainingClass
+from storage.schema.footage import Footage, LegalHold, RetentionDeletion
+
+log = logging.getLogger("punchaudit.retention")
+MIN_RETENTION_DAYS = 730
+F, C, H, D = Footage.__table__, TrainingClass.__table__, LegalHold.__table__, RetentionDeletion.__table__
+
+
+class RetentionError(Exception):
+    """A deletion or retention change was refused; the message says why, for an operator."""
+
+
+class DeletionRefused(RetentionError):
+    pass
+
+
+class ClockUntrusted(RetentionError):
+    pass
+
+
+def check_days(retention_days: int) -> int:
+    if retention_days < MIN_RETENTION_DAYS:
+        raise RetentionError(f"retention of {retention_days} days is below the two-year minimum ({MIN_RETENTION_DAYS})")
+    return retention_days
+
+
+def _overlaps_class() -> ColumnElement[bool]:
+    return and_(C.c.site_id == F.c.site_id, C.c.start_date <= F.c.last_day, C.c.end_date >= F.c.first_day)
+
+
+def _active_hold_on_footage() -> Any:
+    return exists().where(H.c.footage_id == F.c.id, H.c.released_at.is_(None))
+
+
+def _active_hold_on_class() -> Any:
+    return exists(select(literal(1)).select_from(H.join(C, H.c.class_id == C.c.id))
+                  .where(H.c.released_at.is_(None), _overlaps_class()))
+
+
+def expired_unheld(today: date, retention_days: int) -> ColumnElement[bool]:
+    """The whole deletion rule as one SQL condition on footage rows (kept through `retain_until`,
+    inclusive; expired from the day after)."""
+    cutoff = today - timedelta(days=check_days(retention_days))
+    return and_(
+        F.c.deleted_at.is_(None),
+        F.c.retain_until < today,
+        F.c.last_day < cutoff,
+        ~exists().where(_overlaps_class(), C.c.end_date >= cutoff),
+        ~_active_hold_on_footage(),
+        ~_active_hold_on_class(),
+    )
+
+
+def retain_until_for(conn: Connection, site_id: int, first_day: date, last_day: date, retention_days: int) -> date:
+    """The last training day of any overlapping class at the site (at least the footage's own last
+    day), plus the retention period."""
+    latest = conn.execute(select(func.max(C.c.end_date)).where(
+        C.c.site_id == site_id, C.c.start_date <= last_day, C.c.end_date >= first_day)).scalar()
+    base = max(last_day, latest) if latest else last_day
+    return base + timedelta(days=check_days(retention_days))
+
+
+def refresh_retain_until(conn: Connection, retention_days: int) -> int:
+    """Extend stored dates to the current classes and period (never shortens: only rows whose date
+    would grow are touched). One UPDATE per class; returns rows extended."""
+    days = timedelta(days=check_days(retention_days))
+    changed = 0
+    for cls in conn.execute(select(C.c.id, C.c.site_id, C.c.start_date, C.c.end_date)).all():
+        target = cls.end_date + days
+        changed += conn.execute(update(F).where(
+            F.c.site_id == cls.site_id, F.c.first_day <= cls.end_date, F.c.last_day >= cls.start_date,
+            F.c.deleted_at.is_(None), F.c.retain_until < target).values(retain_until=target)).rowcount or 0
+    return changed
+
+
+def extend_retention(conn: Connection, footage_id: int, new_date: date, *, actor: str, now: datetime,
+                     reason: str) -> None:
+    """Move a footage's retain-until date later. Shortening is refused, as in compliance mode."""
+    row = conn.execute(select(F.c.retain_until).where(F.c.id == footage_id)).first()
+    if row is None:
+        raise RetentionError(f"footage {footage_id} not found")
+    if new_date < row.retain_until:
+        raise RetentionError(f"footage {footage_id} is retained until {row.retain_until}; retention may only be "
+                             f"extended, never shortened (asked for {new_date})")
+    conn.execute(update(F).where(F.c.id == footage_id).values(retain_until=new_date))
+    audit.append(conn, actor=actor, action="retention.extended", subject=f"footage:{footage_id}",
+                 payload={"from": row.retain_until.isoformat(), "to": new_date.isoformat(), "reason": reason}, at=now)
+
+
+# --- holds ----------------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class Hold:
+    id: int
+    class_id: int | None
+    footage_id: int | None
+    reason: str
+    kind: str
+    reference: str | None
+    set_by: str
+    set_at: datetime
+
+    def describe(self) -> str:
+        scope = f"class {self.class_id}" if self.class_id is not None else f"footage {self.footage_id}"
+        return f"legal hold {self.id} on {scope} ({self.kind}, set by {self.set_by} on {self.set_at:%Y-%m-%d}: {self.reason})"
+
+
+def _hold(row: Any) -> Hold:
+    return Hold(row.id, row.class_id, row.footage_id, row.reason, row.kind, row.reference, row.set_by, row.set_at)
+
+
+def set_hold(conn: Connection, *, reason: str, set_by: str, now: datetime, class_id: int | None = None,
+             footage_id: int | None = None, kind: str = "inspector", reference: str | None = None) -> Hold:
+    """Place a hold on a class's footage or on one file; recorded in the audit log."""
+    if (class_id is None) == (footage_id is None):
+        raise RetentionError("a hold names exactly one of a class or a footage file")
+    if not reason.strip():
+        raise RetentionError("a hold needs a reason")
+    target_table, target_id = (C, class_id) if class_id is not None else (F, footage_id)
+    if conn.execute(select(target_table.c.id).where(target_table.c.id == target_id)).first() is None:
+        raise RetentionError(f"{'class' if class_id is not None else 'footage'} {target_id} not found")
+    now = now.replace(tzinfo=None)
+    hold_id = conn.execute(insert(H).values(class_id=class_id, footage_id=footage_id, reason=reason, kind=kind,
+                                            reference=reference, set_by=set_by, set_at=now).returning(H.c.id)).scalar_one()
+    subject = f"class:{class_id}" if class_id is not None else f"footage:{footage_id}"
+    audit.append(conn, actor=set_by, action="hold.set", subject=subject,
+                 payload={"hold_id": hold_id, "kind": kind, "reason": reason, "reference": reference}, at=now)
+    log.info("legal hold set", extra={"hold_id": hold_id, "subject": subject, "kind": kind})
+    return Hold(hold_id, class_id, footage_id, reason, kind, reference, set_by, now)
+
+
+def release_hold(conn: Connection, hold_id: int, *, released_by: str, now: datetime, reason: str = "") -> Hold:
+    row = conn.execute(select(H).where(H.c.id == hold_id)).first()
+    if row is None:
+        raise RetentionError(f"legal hold {hold_id} not found")
+    if row.released_at is not None:
+        raise RetentionError(f"legal hold {hold_id} was already released on {row.released_at:%Y-%m-%d} by {row.released_by}")
+    now = now.replace(tzinfo=None)
+    conn.execute(update(H).where(H.c.id == hold_id).values(released_by=released_by, released_at=now,
+                                                           release_reason=reason or None))
+    subject = f"class:{row.class_id}" if row.class_id is not None else f"footage:{row.footage_id}"
+    audit.append(conn, actor=released_by, action="hold.released", subject=subject,
+                 payload={"hold_id": hold_id, "reason": reason}, at=now)
+    return _hold(row)
+
+
+def release_holds_for_reference(conn: Connection, reference: str, *, released_by: str, now: datetime,
+                                reason: str = "") -> list[Hold]:
+    """Release every active hold placed with `reference` (e.g. when a sampling inspection closes)."""
+    ids = conn.execute(select(H.c.id).where(H.c.reference == reference, H.c.released_at.is_(None))).scalars().all()
+    return [release_hold(conn, i, released_by=released_by, now=now, reason=reason) for i in ids]
+
+
+def holds_on(conn: Connection, footage_id: int) -> list[Hold]:
+    """Active holds keeping this footage: on the file itself or on a class overlapping it."""
+    direct = select(H).where(H.c.footage_id == footage_id, H.c.released_at.is_(None))
+    via_class = (select(H).select_from(H.join(C, H.c.class_id == C.c.id).join(F, F.c.id == footage_id))
+                 .where(H.c.released_at.is_(None), _overlaps_class()))
+    rows = list(conn.execute(direct)) + list(conn.execute(via_class))
+    return [_hold(r) for r in sorted(rows, key=lambda r: r.id)]
+
+
+def active_holds(conn: Connection) -> list[Hold]:
+    return [_hold(r) for r in conn.execute(select(H).where(H.c.released_at.is_(None)).order_by(H.c.id))]
+
+
+# --- deletion -------------------------------------------------------------------------------
+
+def check_clock(conn: Connection, now: datetime) -> None:
+    """Fail closed: a clock earlier than something already recorded is not trusted to expire data."""
+    now = now.replace(tzinfo=None)
+    newest = max(filter(None, [audit.newest_at(conn), conn.execute(select(func.max(F.c.registered_at))).scalar()]),
+                 default=None)
+    if newest is not None and now < newest:
+        raise ClockUntrusted(f"the clock reads {now:%Y-%m-%d %H:%M:%S} UTC, earlier than an entry already recorded "
+                             f"({newest:%Y-%m-%d %H:%M:%S} UTC); refusing to delete anything until the clock is fixed")
+
+
+def check_deletable(conn: Connection, footage_id: int, *, today: date, retention_days: int) -> None:
+    """Raise DeletionRefused naming the retain-until date or the hold unless the footage may go."""
+    row = conn.execute(select(F).where(F.c.id == footage_id)).first()
+    if row is None:
+        raise DeletionRefused(f"footage {footage_id} not found")
+    if row.deleted_at is not None:
+        raise DeletionRefused(f"footage {footage_id} was already deleted on {row.deleted_at:%Y-%m-%d}")
+    holds = holds_on(conn, footage_id)
+    if holds:
+        raise DeletionRefused(f"footage {footage_id} is under {holds[0].describe()}; it cannot be deleted until "
+                              f"the hold is released")
+    effective = max(row.retain_until, retain_until_for(conn, row.site_id, row.first_day, row.last_day, retention_days))
+    if effective >= today:
+        raise DeletionRefused(f"footage {footage_id} must be retained until {effective.isoformat()} "
+                              f"(two years after the class's last training day); it cannot be deleted before")
+
+
+@dataclass
+class SweepResult:
+    today: date
+    deleted: int = 0
+    files_removed: int = 0
+    files_already_gone: int = 0
+    bytes_freed: int = 0
+    retain_until_extended: int = 0
+    held_expired: int = 0
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"today": self.today.isoformat(), "deleted": self.deleted, "files_removed": self.files_removed,
+                "files_already_gone": self.files_already_gone, "bytes_freed": self.bytes_freed,
+                "retain_until_extended": self.retain_until_extended, "held_expired": self.held_expired,
+                "errors": self.errors[:20]}
+
+
+def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, retention_days: int,
+          actor: str = "retention-sweep", job_run_id: int | None = None, only_ids: Sequence[int] | None = None,
+          audit_batch: int = 10_000) -> SweepResult:
+    """Delete expired, unheld footage. Three steps so that bytes are never removed for a row that is
+    not marked, and a crash leaves rows in `purging` that the next sweep finishes:
+    1. in one write transaction: check the clock, extend dates, mark eligible rows `purging`;
+    2. remove the files;
+    3. in one write transaction: record a deletion row each, audit entries, mark rows `deleted`."""
+    now = now.replace(tzinfo=None)
+    result = SweepResult(today)
+    cond = expired_unheld(today, retention_days)
+    if only_ids is not None:
+        cond = and_(cond, F.c.id.in_(list(only_ids)))
+    with transaction(engine, immediate=True) as conn:
+        check_clock(conn, now)
+        if only_ids is None:
+            result.retain_until_extended = refresh_retain_until(conn, retention_days)
+        rows = conn.execute(update(F).where(cond).values(status="purging")
+                            .returning(F.c.id, F.c.key, F.c.sha256, F.c.size)).all()
+        result.held_expired = conn.execute(select(func.count()).select_from(F).where(
+            F.c.deleted_at.is_(None), F.c.status != "purging", F.c.retain_until < today,
+            _active_hold_on_footage() | _active_hold_on_class())).scalar_one()
+    if not rows:
+        return result
+    gone: list[int] = []
+    failed: set[int] = set()
+    for row in rows:
+        try:
+            if store.delete(row.key):
+                result.files_removed += 1
+                result.bytes_freed += row.size
+            else:
+                gone.append(row.id)
+        except OSError as exc:  # left in `purging`; the next sweep retries
+            failed.add(row.id)
+            result.errors.append(f"footage {row.id}: {exc}")
+    done = [r for r in rows if r.id not in failed] if failed else rows
+    result.files_already_gone = len(gone)
+    _record_deletions(engine, done, gone, now=now, actor=actor, job_run_id=job_run_id, batch=audit_batch)
+    result.deleted = len(done)
+    log.info("retention sweep", extra=result.as_dict())
+    return result
+
+
+def _record_deletions(engine: Engine, rows: Sequence[Any], gone: list[int], *, now: datetime, actor: str,
+                      job_run_id: int | None, batch: int) -> None:
+    ids = [r.id for r in rows]
+    with transaction(engine, immediate=True) as conn:
+        for i in range(0, len(ids), 30_000):
+            chunk = ids[i:i + 30_000]
+            conn.execute(insert(D).from_select(
+                ["footage_id", "key", "sha256", "size", "retain_until", "deleted_at", "job_run_id", "file_existed"],
+                select(F.c.id, F.c.key, F.c.sha256, F.c.size, F.c.retain_until, literal(now, F.c.deleted_at.type),
+                       literal(job_run_id, D.c.job_run_id.type), literal(True))
+                .where(F.c.id.in_(chunk), F.c.status == "purging")))
+            conn.execute(update(F).where(F.c.id.in_(chunk), F.c.status == "purging")
+                         .values(status="deleted", deleted_at=now))
+        for i in range(0, len(gone), 30_000):
+            conn.execute(update(D).where(D.c.footage_id.in_(gone[i:i + 30_000])).values(file_existed=False))
+        entries = []
+        for i in range(0, len(rows), batch):
+            part = rows[i:i + batch]
+            digest = hashlib.sha256("".join(f"{r.id}:{r.sha256}\n" for r in part).encode()).hexdigest()
+            entries.append((actor, "footage.deleted", f"footage:{part[0].id}..{part[-1].id}",
+                            {"count": len(part), "ids": [r.id for r in part], "records_sha256": digest,
+                             "job_run_id": job_run_id}))
+        audit.append_many(conn, entries, at=now)
