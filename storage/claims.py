@@ -21,10 +21,6 @@ from storage.schema.core import Enrollment, Institution, Trainee, TrainingClass
 from subsidy.claim import CertificateEvidence, ClassResult
 
 
-class ClaimFrozen(RuntimeError):
-    """A submitted, approved or rejected claim cannot change; build a new version."""
-
-
 class ClaimStateError(ValueError):
     """The requested transition is not allowed from the claim's current state."""
 
@@ -55,17 +51,22 @@ class CertificateRow:
 
 
 def save_employment(session: Session, rows: Iterable[EmploymentRow], source: str | None = None) -> int:
-    """Insert contracts not yet on file (same trainee, employer and start date); returns how many were new."""
-    added = 0
+    """Insert contracts; a contract already on file (same trainee, employer and start date) takes the
+    imported length and evidence (a correction). Returns how many rows were new or changed."""
+    changed = 0
     for row in rows:
-        exists = session.scalar(select(EmploymentRecord.id).where(
+        rec = session.scalar(select(EmploymentRecord).where(
             EmploymentRecord.trainee_id == row.trainee_id, EmploymentRecord.employer == row.employer,
             EmploymentRecord.contract_start == row.contract_start))
-        if exists is None:
+        if rec is None:
             session.add(EmploymentRecord(source=source, **row.__dict__))
-            added += 1
+            changed += 1
+        elif (rec.contract_months, rec.evidence_ref, rec.class_id) != (row.contract_months, row.evidence_ref, row.class_id):
+            rec.contract_months, rec.evidence_ref, rec.class_id, rec.source = (
+                row.contract_months, row.evidence_ref, row.class_id, source)
+            changed += 1
     session.flush()
-    return added
+    return changed
 
 
 def save_certificates(session: Session, rows: Iterable[CertificateRow], source: str | None = None) -> int:
@@ -218,6 +219,7 @@ def verified_counts(session: Session, states: Sequence[str]) -> dict[tuple[str, 
               .group_by(Claim.class_id).subquery())
     rows = session.execute(
         select(Institution.district, TrainingClass.end_date, ClaimLine.kind, func.count(func.distinct(ClaimLine.trainee_id)))
+        .select_from(Claim)
         .join(latest, (Claim.class_id == latest.c.class_id) & (Claim.version == latest.c.v))
         .join(ClaimLine, ClaimLine.claim_id == Claim.id)
         .join(TrainingClass, TrainingClass.id == Claim.class_id)
@@ -230,6 +232,7 @@ def verified_counts(session: Session, states: Sequence[str]) -> dict[tuple[str, 
         out[(district or "", end.year, measure)] += int(n)
     certs = session.execute(
         select(Institution.district, CertificationRecord.issued_date, func.count())
+        .select_from(CertificationRecord)
         .join(TrainingClass, TrainingClass.id == CertificationRecord.class_id)
         .join(Institution, Institution.id == TrainingClass.institution_id)
         .where(CertificationRecord.first_time.is_(True))
