@@ -43,7 +43,7 @@ class _RegistryRoute(APIRoute):
             except reg.Conflict as exc:
                 raise HTTPException(status.HTTP_409_CONFLICT, str(exc)) from None
             except reg.Invalid as exc:
-                raise HTTPException(status.HTTP_422_UNPROCESSABLE_ENTITY, str(exc)) from None
+                raise HTTPException(422, str(exc)) from None
             except IntegrityError:
                 raise HTTPException(status.HTTP_409_CONFLICT, "conflicts with data stored meanwhile; retry") from None
             except RequestValidationError as exc:
@@ -306,8 +306,11 @@ class TraineeOut(_Out):
 
 
 @router.post("/trainees", status_code=201, response_model=TraineeOut, tags=["trainees"])
-def register_trainee(body: TraineeIn, principal: SiteOrAdmin, session: DbSession, key: SecretKey) -> Any:
-    """Register a person by name and resident ID (validated by its GB 11643 check digit)."""
+def register_trainee(body: TraineeIn, principal: AdminOnly, session: DbSession, key: SecretKey) -> Any:
+    """Register a person by name and resident ID, validated by its GB 11643 check digit (admin).
+
+    Site keys register people by enrolling them (POST /enrollments with resident_id and name): a trainee
+    belongs to no institution, and a site key sees only the trainees enrolled in its own classes."""
     row = people.register_trainee(session, principal.scope(), key, body.name, body.resident_id, phone=body.phone,
                                   target_group=body.target_group)
     session.commit()

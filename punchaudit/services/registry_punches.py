@@ -35,21 +35,21 @@ def list_punches(session: Session, scope: int | None, *, class_id: int | None = 
     if date_from and date_to and date_to < date_from:
         raise Invalid("date_to is before date_from")
     local_day = func.date(Punch.local_time, type_=Date)
+    roster = (select(Enrollment.pin, Enrollment.trainee_id, TrainingClass.id.label("class_id"),
+                     TrainingClass.code, TrainingClass.site_id, TrainingClass.start_date, TrainingClass.end_date)
+              .join(TrainingClass, TrainingClass.id == Enrollment.class_id).subquery())
     stmt = (
-        select(Punch, Device.serial, TrainingClass.id, TrainingClass.code, Trainee.id, Trainee.name)
+        select(Punch, Device.serial, roster.c.class_id, roster.c.code, Trainee.id, Trainee.name)
         .join(Device, Device.id == Punch.device_id)
-        .outerjoin(TrainingClass, and_(TrainingClass.site_id == Device.site_id,
-                                       TrainingClass.start_date <= local_day, TrainingClass.end_date >= local_day,
-                                       select(Enrollment.id).where(Enrollment.class_id == TrainingClass.id,
-                                                                   Enrollment.pin == Punch.pin).exists()))
-        .outerjoin(Enrollment, and_(Enrollment.class_id == TrainingClass.id, Enrollment.pin == Punch.pin))
-        .outerjoin(Trainee, Trainee.id == Enrollment.trainee_id)
+        .outerjoin(roster, and_(roster.c.site_id == Device.site_id, roster.c.pin == Punch.pin,
+                                roster.c.start_date <= local_day, roster.c.end_date >= local_day))
+        .outerjoin(Trainee, Trainee.id == roster.c.trainee_id)
         .order_by(Punch.local_time, Punch.id)
     )
     if scope is not None:
         stmt = stmt.join(Site, Site.id == Device.site_id).where(Site.institution_id == scope)
     if class_id is not None:
-        stmt = stmt.where(TrainingClass.id == get_class(session, scope, class_id).id)
+        stmt = stmt.where(roster.c.class_id == get_class(session, scope, class_id).id)
     if device_id is not None:
         stmt = stmt.where(Punch.device_id == get_device(session, scope, device_id).id)
     if pin is not None:
