@@ -18,6 +18,7 @@ app = typer.Typer(
 # (command name, module defining `app`); add a line to mount an area's commands.
 SUBCOMMANDS = [
     ("db", "punchaudit.cli.db"),
+    ("claims", "punchaudit.cli.claims"),
     ("quarantine", "punchaudit.cli.quarantine"),
     ("terminal", "punchaudit.cli.terminal"),
     *[(n, f"punchaudit.cli.{m}") for n, m in (("institution", "institution"), ("site", "site"), ("device", "device"), ("keys", "keys"), ("class", "classes"), ("trainee", "trainee"))],
