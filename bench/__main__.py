@@ -6,7 +6,7 @@ import importlib
 import platform
 import time
 
-BENCHES = ["ingest"]
+BENCHES = ["ingest", "devices"]
 
 
 def main() -> None:

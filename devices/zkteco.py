@@ -8,6 +8,7 @@ rest of the batch is accepted. OPERLOG/ATTPHOTO live in `zkteco_logs`, commands 
 """
 from __future__ import annotations
 
+import gc
 from datetime import datetime, timedelta
 
 from devices.encoding import decode_text
@@ -82,6 +83,15 @@ def _utc_from_offset(local: datetime, raw: str) -> datetime | None:
     return local - timedelta(seconds=seconds)
 
 
+def _line_extras(tail: list[str]) -> dict[str, str]:
+    """Named values of positions 6.. of an ATTLOG line; empty and "0" carry nothing and are left out."""
+    out = {}
+    for k, value in enumerate(tail):
+        if value and value != "0":
+            out[_EXTRA_FIELDS[k] if k < len(_EXTRA_FIELDS) else f"field{k + 6}"] = value
+    return out
+
+
 def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch], list[RejectedLine]]:
     """Parse a `table=ATTLOG` body into punches and rejected lines.
 
@@ -90,6 +100,20 @@ def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch]
     the dedupe key stays well defined. Raises ValueError only for an unknown `tz_name`.
     """
     to_utc = LocalToUtc(tz_name)
+    # The batch creates no reference cycles, yet 10,000 new objects trigger a dozen cyclic-GC passes
+    # (10-25% of the parse time); pause the collector for the loop if it was running.
+    paused = gc.isenabled()
+    if paused:
+        gc.disable()
+    try:
+        return _parse_attlog_lines(decode_text(body), device_sn, tz_name, to_utc)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def _parse_attlog_lines(text: str, device_sn: str, tz_name: str,
+                        to_utc: LocalToUtc) -> tuple[list[Punch], list[RejectedLine]]:
     offsets: dict[str, timedelta] = {}  # "YYYY-MM-DD HH" -> offset: one zone lookup per hour of data
     punches: list[Punch] = []
     rejected: list[RejectedLine] = []
@@ -99,7 +123,7 @@ def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch]
     unknown = Method.UNKNOWN
     parse_time = datetime.fromisoformat
 
-    for line_no, line in enumerate(decode_text(body).split("\n"), 1):
+    for line_no, line in enumerate(text.split("\n"), 1):
         if line and line[-1] == "\r":
             line = line[:-1]
         f = line.split("\t")
@@ -127,30 +151,34 @@ def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch]
                 rejected.append(RejectedLine(line_no, line, f"bad time {ts!r} (expected YYYY-MM-DD HH:MM:SS)"))
                 continue
             ts = local.isoformat(" ")
-        s, v = f[2].strip(), f[3].strip()
+        s, v = f[2], f[3]
         try:
-            status = int(s) if s else -1
+            status = int(s) if s else -1  # int() tolerates surrounding blanks
         except ValueError:
-            rejected.append(RejectedLine(line_no, line, f"non-numeric status {s!r}"))
-            continue
+            if s.strip():
+                rejected.append(RejectedLine(line_no, line, f"non-numeric status {s!r}"))
+                continue
+            status = -1
         try:
             verify = int(v) if v else -1
         except ValueError:
-            rejected.append(RejectedLine(line_no, line, f"non-numeric verify {v!r}"))
-            continue
-        extra: dict[str, str] = {}
+            if v.strip():
+                rejected.append(RejectedLine(line_no, line, f"non-numeric verify {v!r}"))
+                continue
+            verify = -1
         utc = None
+        extra: dict[str, str]
         if n > 5:
-            for name, value in zip(_EXTRA_FIELDS, f[5:]):
-                if value and not (value == "0" and name.startswith("reserved")):
-                    extra[name] = value
-            if n > 12:
-                for k, value in enumerate(f[12:], 13):
-                    if value:
-                        extra[f"field{k}"] = value
-            raw_off = extra.get("time_offset")
-            if raw_off is not None:
-                utc = _utc_from_offset(local, raw_off)
+            tail = f[5:]
+            if tail.count("") + tail.count("0") == len(tail):  # the usual case: nothing informative
+                extra = {}
+            else:
+                extra = _line_extras(tail)
+                raw_off = extra.get("time_offset")
+                if raw_off is not None:
+                    utc = _utc_from_offset(local, raw_off)
+        else:
+            extra = {}
         if utc is None:
             key = ts[:13]
             off = offsets.get(key)
