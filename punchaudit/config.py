@@ -59,7 +59,7 @@ class PresenceConfig(_Section):
 class FacesConfig(_Section):
     tolerance: float = Field(0.5, gt=0, lt=1)
     review_upper: float = Field(0.6, gt=0, lt=1)
-    replay_distance: float = Field(0.02, ge=0)
+    replay_distance: float = Field(0.1, ge=0)
     min_face_px: int = Field(80, ge=20)
     detect_max_width: int = Field(640, ge=160)
     workers: int = Field(2, ge=1)
