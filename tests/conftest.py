@@ -51,7 +51,7 @@ def _pg_engine(worker_id: str) -> Iterator[Engine | None]:
     if not PG_URL:
         yield None
         return
-    schema = f"pa_test_{worker_id}"
+    schema = f"pa_test_{worker_id}_{os.getpid()}"  # several suites may share one server
     admin = make_engine(PG_URL)
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
@@ -67,6 +67,10 @@ def _pg_engine(worker_id: str) -> Iterator[Engine | None]:
     upgrade(engine)
     yield engine
     engine.dispose()
+    admin = make_engine(PG_URL)
+    with admin.begin() as conn:
+        conn.execute(text(f'DROP SCHEMA IF EXISTS "{schema}" CASCADE'))
+    admin.dispose()
 
 
 @pytest.fixture

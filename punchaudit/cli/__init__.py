@@ -21,11 +21,12 @@ SUBCOMMANDS = [
     ("claims", "punchaudit.cli.claims"),
     ("quarantine", "punchaudit.cli.quarantine"),
     ("terminal", "punchaudit.cli.terminal"),
+    ("simulate", "punchaudit.cli.simulate"),
     *[(n, f"punchaudit.cli.{m}") for n, m in (("institution", "institution"), ("site", "site"), ("device", "device"), ("keys", "keys"), ("class", "classes"), ("trainee", "trainee"))],
 ]
 
 # modules with a `register(app)` that adds top-level commands (serve, ingest, scheduler, ...)
-COMMANDS: list[str] = ["punchaudit.cli.ingest"]
+COMMANDS: list[str] = ["punchaudit.cli.ingest", "punchaudit.cli.demo"]
 
 for _name, _module in SUBCOMMANDS:
     app.add_typer(importlib.import_module(_module).app, name=_name)

@@ -63,6 +63,7 @@ class DeviceInfo:
     token_hash: str | None
     ip_allowlist: str | None
     last_seen_at: datetime | None
+    last_poll_at: datetime | None
 
 
 @dataclass
@@ -95,7 +96,8 @@ class Push:
 def load_device(conn: Connection, serial: str) -> DeviceInfo | None:
     row = conn.execute(
         select(Device.id, Device.serial, Device.vendor, Device.site_id, Site.institution_id, Device.timezone,
-               Device.enabled, Device.token_hash, Device.ip_allowlist, Device.last_seen_at)
+               Device.enabled, Device.token_hash, Device.ip_allowlist, Device.last_seen_at,
+               Device.last_poll_at)
         .join(Site, Site.id == Device.site_id).where(Device.serial == serial)
     ).first()
     return DeviceInfo(*row) if row else None

@@ -69,13 +69,20 @@ def zkteco_upload(engine: Engine, settings: Settings, device: DeviceInfo, push: 
 
 
 def _zkteco_realtime(settings: Settings, device: DeviceInfo, push: Push) -> bool:
-    """A single record from a terminal that was polling a moment ago was pushed as it happened, so its
-    time must be close to now; larger batches are offline buffers being replayed and may be old."""
-    if push.replay_of is not None or not settings.zkteco.realtime or device.last_seen_at is None:
+    """Whether this push was sent as the punch happened, so that its time must be close to now.
+
+    With Realtime=1 a terminal polls every Delay seconds and pushes each record as it is made. A push of a
+    single record whose terminal's last contact was a poll a moment ago is such a push. Anything else (a
+    batch, an upload right after other uploads or after a handshake) may be an offline buffer being
+    replayed, whose records are legitimately old, so it is not held to the receive time.
+    """
+    if push.replay_of is not None or not settings.zkteco.realtime:
         return False
-    polling = push.received_at - device.last_seen_at <= timedelta(seconds=3 * settings.zkteco.delay_seconds)
-    lines = [ln for ln in push.body.splitlines() if ln.strip()]
-    return polling and len(lines) == 1
+    if device.last_poll_at is None or device.last_seen_at is None or device.last_poll_at < device.last_seen_at:
+        return False
+    if push.received_at - device.last_poll_at > timedelta(seconds=3 * settings.zkteco.delay_seconds):
+        return False
+    return len([ln for ln in push.body.splitlines() if ln.strip()]) == 1
 
 
 def _store_operlog(conn: Connection, device: DeviceInfo, raw_id: int, push: Push) -> dict[str, Any]:
@@ -142,7 +149,7 @@ def zkteco_poll(engine: Engine, device: DeviceInfo, push: Push, *, info: str | N
         values: dict[str, Any] = {}
         if info:
             values["info"] = json.dumps(zkteco.parse_info(info), ensure_ascii=False)[:8000]
-        ingest.touch_device(conn, device.id, push.received_at, **values)
+        ingest.touch_device(conn, device.id, push.received_at, last_poll_at=push.received_at, **values)
         pending = conn.execute(
             select(DeviceCommand.id, DeviceCommand.command)
             .where(DeviceCommand.device_id == device.id, DeviceCommand.sent_at.is_(None))

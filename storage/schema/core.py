@@ -63,6 +63,7 @@ class Device(Base):
     token_hash: Mapped[str | None] = mapped_column(String(64))
     ip_allowlist: Mapped[str | None] = mapped_column(Text)  # comma-separated addresses or networks
     last_seen_at: Mapped[datetime | None] = mapped_column(DateTime)
+    last_poll_at: Mapped[datetime | None] = mapped_column(DateTime)  # ZKTeco getrequest
     last_serial_no: Mapped[int | None] = mapped_column(Integer)  # Hikvision event counter
     push_version: Mapped[str | None] = mapped_column(String(32))
     info: Mapped[str | None] = mapped_column(Text)  # last INFO / options reported

@@ -77,6 +77,7 @@ def upgrade() -> None:
     sa.Column('token_hash', sa.String(length=64), nullable=True),
     sa.Column('ip_allowlist', sa.Text(), nullable=True),
     sa.Column('last_seen_at', sa.DateTime(), nullable=True),
+    sa.Column('last_poll_at', sa.DateTime(), nullable=True),
     sa.Column('last_serial_no', sa.Integer(), nullable=True),
     sa.Column('push_version', sa.String(length=32), nullable=True),
     sa.Column('info', sa.Text(), nullable=True),
