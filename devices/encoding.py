@@ -11,6 +11,7 @@ from __future__ import annotations
 UTF8 = "utf-8"
 GB18030 = "gb18030"
 REPLACED = "utf-8-replace"  # some bytes were undecodable and replaced by U+FFFD
+BLANK = " \t\r\x00"  # a line of only these is blank: skipped, neither a record nor rejected
 
 _BOM = b"\xef\xbb\xbf"
 

@@ -89,7 +89,13 @@ def parse_local_time(text: str) -> datetime | None:
             value = None
         if value is not None and value.tzinfo is None:
             return value
-    m = _TIME_RE.match(text.strip())
+    return match_datetime(_TIME_RE, text.strip())
+
+
+def match_datetime(pattern: re.Pattern[str], text: str) -> datetime | None:
+    """A datetime from a regex whose groups are year, month, day, hour, minute[, second]; None when the
+    text does not match or names an impossible date (2026-02-30)."""
+    m = pattern.match(text)
     if m is None:
         return None
     try:

@@ -15,7 +15,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from devices.errors import ProtocolError
-from devices.localtime import LocalToUtc
+from devices.localtime import LocalToUtc, match_datetime
 from devices.punch import Method, Punch, PunchSource, RejectedLine
 from devices.zkteco import method_for_verify
 
@@ -135,13 +135,7 @@ def _to_datetime(value: Any) -> datetime | None:
     if isinstance(value, (int, float)) and 20000 < value < 80000:  # an Excel serial without a date format
         from openpyxl.utils.datetime import from_excel
         return from_excel(value).replace(microsecond=0)
-    m = _DT_RE.match(_cell_text(value))
-    if m is None:
-        return None
-    try:
-        return datetime(*(int(g) for g in m.groups(default="0")))
-    except ValueError:
-        return None
+    return match_datetime(_DT_RE, _cell_text(value))
 
 
 def _to_date(value: Any) -> date | None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import gc
 from datetime import datetime, timedelta
 
-from devices.encoding import decode_text
+from devices.encoding import BLANK, decode_text
 from devices.errors import ProtocolError
 from devices.localtime import LocalToUtc, parse_local_time
 from devices.punch import Method, Punch, PunchSource, RejectedLine
@@ -130,7 +130,7 @@ def _parse_attlog_lines(text: str, device_sn: str, tz_name: str,
         n = len(f)
         pin = f[0].strip()
         if n < _MIN_FIELDS or not pin:
-            if not line.strip(" \t\x00"):
+            if not line.strip(BLANK):
                 continue
             reason = (f"too few fields ({n}; need at least PIN, time, status, verify)" if n < _MIN_FIELDS
                       else "missing PIN")
@@ -212,7 +212,7 @@ def parse_rtlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch],
     rejected: list[RejectedLine] = []
     for line_no, line in enumerate(decode_text(body).split("\n"), 1):
         line = line.rstrip("\r")
-        if not line.strip(" \t\x00"):
+        if not line.strip(BLANK):
             continue
         kv: dict[str, str] = {}
         for item in line.split("\t"):

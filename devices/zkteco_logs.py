@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from devices.encoding import decode_text
+from devices.encoding import BLANK, decode_text
 from devices.errors import ProtocolError
 from devices.localtime import parse_local_time
 from devices.punch import RejectedLine
@@ -93,7 +93,7 @@ def parse_operlog_full(body: bytes) -> tuple[list[OperLogEntry], list[RejectedLi
     rejected: list[RejectedLine] = []
     for line_no, line in enumerate(decode_text(body).split("\n"), 1):
         line = line.rstrip("\r")
-        if not line.strip(" \t\x00"):
+        if not line.strip(BLANK):
             continue
         parsed = _parse_line(line, line_no)
         (entries if isinstance(parsed, OperLogEntry) else rejected).append(parsed)  # type: ignore[arg-type]
