@@ -21,6 +21,8 @@ ROUTERS = [
     "punchaudit.api.rest",
     "punchaudit.api.claims",
     "punchaudit.api.uploads",
+    "punchaudit.api.sampling",
+    "punchaudit.api.faces",
 ]
 
 

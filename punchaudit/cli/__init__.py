@@ -22,6 +22,7 @@ SUBCOMMANDS = [
     ("quarantine", "punchaudit.cli.quarantine"),
     ("terminal", "punchaudit.cli.terminal"),
     ("simulate", "punchaudit.cli.simulate"),
+    ("faces", "punchaudit.cli.faces"),
     *[(n, f"punchaudit.cli.{m}") for n, m in (("institution", "institution"), ("site", "site"), ("device", "device"), ("keys", "keys"), ("class", "classes"), ("trainee", "trainee"))],
 ]
 
