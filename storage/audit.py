@@ -17,7 +17,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select, text
+from sqlalchemy import Connection, func, insert, select, text  # noqa: F401 (select re-exported for tests)
 
 from storage.schema.footage import AuditLog
 
