@@ -3,6 +3,9 @@ from __future__ import annotations
 
 from fractions import Fraction
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from subsidy.claim import CertificateEvidence, ClassEvidence, TraineeEvidence, evaluate_class
 from subsidy.rules import Rates
 
@@ -86,3 +89,31 @@ def test_certificates_are_lines_of_their_own() -> None:
     assert result.payable  # certificates do not depend on attendance evidence
     assert [(line.level, line.amount_fen) for line in result.lines] == [("junior", 40000), ("intermediate", 0)]
     assert result.lines[1].reasons[0].code == "cert_already_held"
+
+
+trainee_st = st.builds(
+    TraineeEvidence, trainee_id=st.integers(1, 10**6), attended_days=st.integers(0, 60), passed=st.booleans(),
+    contract_months=st.one_of(st.none(), st.integers(1, 36)),
+    certificates=st.lists(st.builds(CertificateEvidence, level=st.sampled_from(["junior", "intermediate", "senior"]),
+                                    certificate_no=st.text(min_size=1, max_size=5), first_time=st.booleans()),
+                          max_size=2).map(tuple))
+class_st = st.builds(ClassEvidence, class_id=st.just(1), kind=st.sampled_from(["project", "enterprise", "certification"]),
+                     scheduled_days=st.integers(0, 60), has_punch_records=st.booleans(),
+                     inspection_decision=st.sampled_from([None, "pass", "fail"]),
+                     trainees=st.lists(trainee_st, max_size=12).map(tuple))
+
+
+@given(class_st)
+def test_every_reduction_has_a_reason_and_no_line_exceeds_its_cap(ev: ClassEvidence) -> None:
+    result = evaluate_class(ev, RATES)
+    for line in result.lines:
+        assert 0 <= line.amount_fen <= line.base_fen
+        assert isinstance(line.amount_fen, int)
+        if line.amount_fen < line.base_fen or line.amount_fen == 0:
+            assert line.reasons, line
+        cap = {"project": RATES.per_person_cap_fen, "general": RATES.general_cap_fen,
+               "enterprise": RATES.enterprise_fen, "certification": RATES.cert_senior_fen}[line.kind]
+        assert line.amount_fen <= cap
+    if not result.payable:
+        assert all(line.amount_fen == 0 for line in result.lines if line.kind != "certification")
+    assert result.total_fen == sum(line.amount_fen for line in result.lines)
