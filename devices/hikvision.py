@@ -183,6 +183,9 @@ def parse_event(body: bytes, content_type: str, device_sn_hint: str | None = Non
     `dateTime` carries no offset. Raises ProtocolError for bodies that are not a usable event.
     """
     json_bytes, picture = _json_and_picture(body, content_type or "")
+    if json_bytes.lstrip().startswith(b"<"):
+        raise ProtocolError("XML EventNotificationAlert is not supported: set the HTTP host's "
+                            "parameterFormatType to JSON")
     try:
         doc = json.loads(json_bytes.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:

@@ -9,6 +9,7 @@ rest of the batch is accepted. OPERLOG/ATTPHOTO live in `zkteco_logs`, commands 
 from __future__ import annotations
 
 import gc
+import re
 from datetime import datetime, timedelta
 
 from devices.encoding import BLANK, decode_text
@@ -83,8 +84,20 @@ def _utc_from_offset(local: datetime, raw: str) -> datetime | None:
     return local - timedelta(seconds=seconds)
 
 
-def _line_extras(tail: list[str]) -> dict[str, str]:
-    """Named values of positions 6.. of an ATTLOG line; empty and "0" carry nothing and are left out."""
+_RESIDENT_ID_RE = re.compile(r"^\d{17}[\dXx]$")
+
+
+def _line_extras(tail: list[str], device_type: str) -> dict[str, str]:
+    """Named values of positions 6.. of an ATTLOG line; empty and "0" carry nothing and are left out.
+
+    ID-card (人证, DeviceType=pid) devices put the holder's resident ID number at position 8 and a record
+    type at 9. The ID number is never copied out (the raw payload keeps what was sent); a line is
+    treated as that layout when the device says so or position 8 is shaped like a resident ID.
+    """
+    if len(tail) >= 4 and (device_type == "pid" or _RESIDENT_ID_RE.match(tail[2])):
+        out = {name: v for name, v in zip(("reserved1", "reserved2"), tail) if v and v != "0"}
+        out["record_type"] = "verification" if tail[3].strip() == "1" else "attendance"
+        return out
     out = {}
     for k, value in enumerate(tail):
         if value and value != "0":
@@ -92,12 +105,15 @@ def _line_extras(tail: list[str]) -> dict[str, str]:
     return out
 
 
-def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch], list[RejectedLine]]:
+def parse_attlog(body: bytes, device_sn: str, tz_name: str, *,
+                 device_type: str = "att") -> tuple[list[Punch], list[RejectedLine]]:
     """Parse a `table=ATTLOG` body into punches and rejected lines.
 
     Blank lines are ignored. `local_time` is the device wall clock; `utc_time` comes from the line's
     TimeOffset field when present and sane, else from `tz_name`. Empty status/verify fields become -1 so
-    the dedupe key stays well defined. Raises ValueError only for an unknown `tz_name`.
+    the dedupe key stays well defined. On ID-card devices (`device_type="pid"`, the handshake's
+    DeviceType) a verification record (Type=1) is a punch only when its Status is 0 (success); its
+    Verify 1/2/3 all involve the face. Raises ValueError only for an unknown `tz_name`.
     """
     to_utc = LocalToUtc(tz_name)
     # The batch creates no reference cycles, yet 10,000 new objects trigger a dozen cyclic-GC passes
@@ -106,14 +122,14 @@ def parse_attlog(body: bytes, device_sn: str, tz_name: str) -> tuple[list[Punch]
     if paused:
         gc.disable()
     try:
-        return _parse_attlog_lines(decode_text(body), device_sn, tz_name, to_utc)
+        return _parse_attlog_lines(decode_text(body), device_sn, tz_name, to_utc, device_type)
     finally:
         if paused:
             gc.enable()
 
 
-def _parse_attlog_lines(text: str, device_sn: str, tz_name: str,
-                        to_utc: LocalToUtc) -> tuple[list[Punch], list[RejectedLine]]:
+def _parse_attlog_lines(text: str, device_sn: str, tz_name: str, to_utc: LocalToUtc,
+                        device_type: str) -> tuple[list[Punch], list[RejectedLine]]:
     offsets: dict[str, timedelta] = {}  # "YYYY-MM-DD HH" -> offset: one zone lookup per hour of data
     punches: list[Punch] = []
     rejected: list[RejectedLine] = []
@@ -167,16 +183,21 @@ def _parse_attlog_lines(text: str, device_sn: str, tz_name: str,
                 continue
             verify = -1
         utc = None
+        success = True
+        method = table[verify] if 0 <= verify < 256 else unknown
         extra: dict[str, str]
         if n > 5:
             tail = f[5:]
             if tail.count("") + tail.count("0") == len(tail):  # the usual case: nothing informative
                 extra = {}
             else:
-                extra = _line_extras(tail)
+                extra = _line_extras(tail, device_type)
                 raw_off = extra.get("time_offset")
                 if raw_off is not None:
                     utc = _utc_from_offset(local, raw_off)
+                if extra.get("record_type") == "verification":
+                    success = status == 0
+                    method = Method.FACE if verify in (1, 2, 3) else unknown
         else:
             extra = {}
         if utc is None:
@@ -189,9 +210,8 @@ def _parse_attlog_lines(text: str, device_sn: str, tz_name: str,
                 else:
                     offsets[key] = off
             utc = local - off
-        add(Punch(zk, device_sn, pin, local, utc, tz_name,
-                  table[verify] if 0 <= verify < 256 else unknown,
-                  verify, status, True, None, (f[4] or None) if n > 4 else None, line_no, extra))
+        add(Punch(zk, device_sn, pin, local, utc, tz_name, method, verify, status, success, None,
+                  (f[4] or None) if n > 4 else None, line_no, extra))
     return punches, rejected
 
 

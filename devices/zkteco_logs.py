@@ -88,11 +88,15 @@ def _parse_line(line: str, line_no: int) -> OperLogEntry | RejectedLine:
 
 
 def parse_operlog_full(body: bytes) -> tuple[list[OperLogEntry], list[RejectedLine]]:
-    """Parse a `table=OPERLOG` body into entries and rejected lines (names decoded GB18030/UTF-8)."""
+    """Parse a `table=OPERLOG` body into entries and rejected lines.
+
+    Each line is decoded on its own (UTF-8 if valid, else GB18030): a body that mixes a GB2312 user name
+    with UTF-8 lines keeps both readable. Splitting bytes on LF is safe for both encodings.
+    """
     entries: list[OperLogEntry] = []
     rejected: list[RejectedLine] = []
-    for line_no, line in enumerate(decode_text(body).split("\n"), 1):
-        line = line.rstrip("\r")
+    for line_no, raw in enumerate(body.split(b"\n"), 1):
+        line = decode_text(raw).rstrip("\r")
         if not line.strip(BLANK):
             continue
         parsed = _parse_line(line, line_no)

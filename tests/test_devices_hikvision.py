@@ -123,7 +123,7 @@ def test_offline_replay_marked() -> None:
 
 
 @pytest.mark.parametrize(("body", "match"), [
-    (b"{not json", "malformed"), (b"[1, 2]", "not an object"),
+    (b"{not json", "malformed"), (b"[1, 2]", "not an object"), (b"<EventNotificationAlert/>", "XML"),
     (b'{"macAddress": "aa", "AccessControllerEvent": {"majorEventType": 5}}', "no dateTime"),
     (b'{"macAddress": "aa", "dateTime": "yesterday"}', "ISO-8601"),
     (b'{"macAddress": "aa", "dateTime": "2026-03-02T08:00:00+08:00", "AccessControllerEvent": 3}', "not an object"),

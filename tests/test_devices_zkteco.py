@@ -127,6 +127,26 @@ def test_attlog_bad_lines_rejected_with_line_numbers_rest_accepted() -> None:
     assert rejected[0].text == "1002\t2026-13-02 08:00:00\t0\t1\t0"
 
 
+def test_attlog_id_card_device_layout_drops_the_id_number() -> None:
+    body = ("1001\t2026-03-02 08:00:00\t0\t15\t0\t0\t0\t11010119900307123X\t0\n"  # attendance record
+            "1002\t2026-03-02 08:00:05\t0\t1\t0\t0\t0\t110101199003071234\t1\n"  # verification, success
+            "1003\t2026-03-02 08:00:09\t1\t1\t0\t0\t0\t110101199003071250\t1\n"  # verification, failed
+            "1004\t2026-03-02 08:00:12\t0\t1\t0\t0\t0\t\t1\n").encode()  # no ID, DeviceType says pid
+    auto, rejected = parse_attlog(body, "PID1", SHANGHAI)
+    assert rejected == []
+    assert [(p.method, p.success, p.extra.get("record_type")) for p in auto[:3]] == [
+        (Method.FACE, True, "attendance"), (Method.FACE, True, "verification"), (Method.FACE, False, "verification")]
+    assert not any("1101011990" in v for p in auto for v in p.extra.values())
+    assert auto[3].extra.get("record_type") is None and auto[3].method is Method.FINGERPRINT  # not detectable
+    declared, _ = parse_attlog(body, "PID1", SHANGHAI, device_type="pid")
+    assert declared[3].extra["record_type"] == "verification" and declared[3].method is Method.FACE
+
+
+def test_attlog_fractional_seconds() -> None:
+    (p,), _ = parse_attlog(b"7\t2026-03-02 08:00:00.250\t0\t1\n", "SN1", SHANGHAI)
+    assert p.local_time == datetime(2026, 3, 2, 8)
+
+
 def test_attlog_empty_body() -> None:
     assert parse_attlog(b"", "SN1", SHANGHAI) == ([], [])
     assert parse_attlog(b"\r\n\n", "SN1", SHANGHAI) == ([], [])
@@ -254,6 +274,11 @@ def test_operlog_utf8_names_and_malformed_lines() -> None:
     assert entries[0].fields["Name"] == "李娜" and entries[2].pin == "7"
     assert [(r.line_no, r.reason.split(" ")[0]) for r in rejected] == [(2, "non-numeric"), (3, "bad"),
                                                                        (5, "unknown")]
+
+
+def test_operlog_mixed_encodings_decoded_per_line() -> None:
+    body = "USER PIN=1\tName=张伟\n".encode("gb18030") + "USER PIN=2\tName=李娜\n".encode("utf-8")
+    assert [e.fields["Name"] for e in parse_operlog(body)] == ["张伟", "李娜"]
 
 
 def test_decode_text_order() -> None:
