@@ -16,7 +16,7 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response,
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
 
 from punchaudit.api.auth import ROLES, AdminOnly, AnyRole, DbSession, Principal, SiteOrAdmin
 from punchaudit.services import registry as reg
@@ -46,6 +46,9 @@ class _RegistryRoute(APIRoute):
                 raise HTTPException(422, str(exc)) from None
             except IntegrityError:
                 raise HTTPException(status.HTTP_409_CONFLICT, "conflicts with data stored meanwhile; retry") from None
+            except OperationalError:  # SQLite: another writer committed first ("database is locked")
+                raise HTTPException(status.HTTP_503_SERVICE_UNAVAILABLE, "database busy; retry",
+                                    headers={"Retry-After": "1"}) from None
             except RequestValidationError as exc:
                 clean = [{k: v for k, v in e.items() if k in ("type", "loc", "msg")} for e in exc.errors()]
                 raise RequestValidationError(clean) from None

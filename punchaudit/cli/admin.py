@@ -41,10 +41,10 @@ def day(value: datetime | None) -> date | None:
 
 
 def table(title: str, columns: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
-    """Print rows as a table; None prints as an empty cell."""
+    """Print rows as a table; None prints as an empty cell. Narrow terminals wrap cells, never cut them."""
     out = Table(title=title)
     for column in columns:
-        out.add_column(column)
+        out.add_column(column, overflow="fold")
     for row in rows:
         out.add_row(*("" if v is None else str(v) for v in row))
     console.print(out)
