@@ -45,6 +45,7 @@ class ClassEvidence:
     inspection_id: int | None = None
     inspection_decision: Decision | None = None
     trainees: tuple[TraineeEvidence, ...] = ()
+    days_without_records: int | None = None  # None: no day has records (all scheduled days)
 
 
 @dataclass(frozen=True)
@@ -72,7 +73,7 @@ class ClassResult:
     employed: int
     employment_rate: Fraction | None
     employment_met: bool | None  # None for kinds without the employment condition
-    days_from_schedule: bool = False  # no punch records, inspection passed: scheduled days are paid
+    days_from_schedule: bool = False  # records incomplete, inspection passed: days without records are paid
     notes: tuple[str, ...] = field(default=())
 
     @property
@@ -124,7 +125,8 @@ def evaluate_class(ev: ClassEvidence, rates: Rates) -> ClassResult:
             class_reasons.append(R.GENERAL_CAP)
     for t in ev.trainees:
         if from_schedule:
-            days, day_reasons = ev.scheduled_days, []
+            missing = ev.scheduled_days if ev.days_without_records is None else ev.days_without_records
+            days, day_reasons = rules.inspected_days(t.attended_days, missing, ev.scheduled_days), []
         else:
             days, day_reasons = rules.counted_days(t.attended_days, ev.scheduled_days, rates)
         if ev.kind == "project":

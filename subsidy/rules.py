@@ -91,6 +91,15 @@ def counted_days(attended: int, scheduled: int, rates: Rates) -> tuple[int, list
     return attended, []
 
 
+def inspected_days(attended: int, days_without_records: int, scheduled: int) -> int:
+    """Days paid when a class lacked punch records and its sampling inspection passed: the days a
+    trainee was verified present where records exist, plus every day without records (the passed
+    inspection accepts those as held as declared), never more than the scheduled days."""
+    if min(attended, days_without_records, scheduled) < 0:
+        raise ValueError("days cannot be negative")
+    return min(attended + days_without_records, scheduled)
+
+
 def project_training_fen(days: int, rates: Rates) -> tuple[int, list[Reason]]:
     """项目制培训: 150 a day for the first 10 days, 100 a day after, at most 4,000 a person."""
     if days < 0:

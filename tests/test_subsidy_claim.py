@@ -117,3 +117,12 @@ def test_every_reduction_has_a_reason_and_no_line_exceeds_its_cap(ev: ClassEvide
     if not result.payable:
         assert all(line.amount_fen == 0 for line in result.lines if line.kind != "certification")
     assert result.total_fen == sum(line.amount_fen for line in result.lines)
+
+
+def test_inspection_pass_credits_only_days_without_records() -> None:
+    # 20 scheduled days, 15 of them with punch records: a trainee present on 10 of those gets 10 + 5
+    ev = ClassEvidence(1, "project", 20, False, inspection_decision="pass", days_without_records=5,
+                       trainees=(TraineeEvidence(1, 10, contract_months=12), TraineeEvidence(2, 15, contract_months=12)))
+    result = evaluate_class(ev, RATES)
+    assert [line.days for line in result.lines] == [15, 20]
+    assert [line.amount_fen for line in result.lines] == [200000, 250000]

@@ -160,3 +160,11 @@ def test_money_formats_are_exact() -> None:
 def test_every_reason_has_both_languages() -> None:
     for reason in R.ALL.values():
         assert reason.zh and reason.en and R.by_code(reason.code) is reason
+
+
+def test_inspected_days() -> None:
+    assert rules.inspected_days(0, 30, 30) == 30  # no records at all: every scheduled day
+    assert rules.inspected_days(10, 5, 20) == 15
+    assert rules.inspected_days(20, 5, 20) == 20  # never above the schedule
+    with pytest.raises(ValueError):
+        rules.inspected_days(-1, 0, 0)

@@ -54,6 +54,7 @@ class PresenceEvidence:
     has_punch_records: bool
     attended_days: dict[int, int] = field(default_factory=dict)  # trainee id -> verified attended days
     computed_at: str | None = None
+    days_without_records: int | None = None  # None: no day has punch records
 
 
 @dataclass(frozen=True)
@@ -98,7 +99,7 @@ def load_presence(session: Session, cls: TrainingClass) -> PresenceEvidence:
     attended = (codes <= int(PresenceReason.LATE)).sum(axis=1) if codes.size else np.zeros(len(trainee_ids), int)
     return PresenceEvidence(int(run.id), int(run.day_count), bool(run.has_records),
                             {int(t): int(a) for t, a in zip(trainee_ids, attended, strict=True)},
-                            repo.stamp(run.computed_at))
+                            repo.stamp(run.computed_at), int(run.day_count) - int(run.days_with_records))
 
 
 def load_inspection(session: Session, cls: TrainingClass) -> InspectionEvidence:
@@ -133,7 +134,8 @@ def build_claim(session: Session, settings: Settings, class_code: str, actor: st
         presence.scheduled_days, presence.has_punch_records, presence.run_id, inspection.inspection_id,
         inspection.decision,  # type: ignore[arg-type]
         tuple(TraineeEvidence(t.id, presence.attended_days.get(t.id, 0), results.get(t.id, not results), months.get(t.id),
-                              tuple(certs.get(t.id, ()))) for t in people))
+                              tuple(certs.get(t.id, ()))) for t in people),
+        presence.days_without_records)
     r = rates(settings)
     result = evaluate_class(evidence, r)
     claim = repo.insert_claim(
@@ -250,8 +252,9 @@ def _evidence_rows(claim: Claim, cls: TrainingClass, inst: Institution, lang: st
         claim.inspection_decision or "", ("不需要（有打卡记录）" if zh else "not needed (punch records)")
         if claim.has_punch_records else ("未完成" if zh else "not decided"))
     reasons = "；".join(by_code(c).text(lang) for c in ev["class_reasons"]) or ("无" if zh else "none")
-    notes = {"days_from_schedule": ("无打卡记录，抽验合格：按计划培训天数计算" if zh else
-                                    "no punch records, inspection passed: scheduled days paid"),
+    notes = {"days_from_schedule": ("打卡记录不完整，抽验合格：有记录的日期按核验出勤、无记录的日期按计划计算" if zh else
+                                    "punch records incomplete, inspection passed: verified days where records "
+                                    "exist plus every day without records"),
              "no_assessment_results": ("未导入结业考核成绩：全部学员按合格计" if zh else
                                        "no final assessment results imported: every trainee counted as passed")}
     rows = [
