@@ -24,10 +24,13 @@ _HEADERS: dict[str, tuple[str, ...]] = {
             "编号", "用户id", "人员id", "pin", "no", "acno", "userid", "employeeid", "empno", "employeeno",
             "personid", "id"),
     "name": ("姓名", "人员姓名", "员工姓名", "名字", "name", "username", "employeename"),
-    "datetime": ("打卡时间", "考勤时间", "签到时间", "日期时间", "刷卡时间", "记录时间", "识别时间", "通行时间", "签卡时间",
-                 "datetime", "checktime", "punchtime", "attendancetime", "timestamp", "recordtime"),
+    # a full date-time, or a time of day (or several) completed by the date column
+    "datetime": ("打卡时间", "考勤时间", "日期时间", "刷卡时间", "记录时间", "识别时间", "通行时间", "签卡时间", "时间",
+                 "打卡时刻", "datetime", "checktime", "punchtime", "attendancetime", "timestamp", "recordtime", "time"),
     "date": ("日期", "考勤日期", "打卡日期", "date"),
-    "time": ("时间", "打卡时刻", "time"),  # a full date-time unless a date column exists
+    # one row per person and day with a check-in and a check-out column; a lone 签到时间 is the punch time
+    "in": ("签到时间", "上班时间", "上班打卡", "签到", "上班", "checkintime", "clockin", "intime"),
+    "out": ("签退时间", "下班时间", "下班打卡", "签退", "下班", "checkouttime", "clockout", "outtime"),
     "verify": ("验证方式", "验证方法", "识别方式", "打卡方式", "认证方式", "比对方式", "验证", "verifymode", "verifytype",
                "verify", "verification", "verifycode"),
     "state": ("状态", "考勤状态", "打卡状态", "签到状态", "state", "status", "inout"),
@@ -118,15 +121,25 @@ def _map_header(row: Sequence[Any]) -> dict[str, int]:
         key = _SYNONYM.get(_norm(cell))
         if key and key not in cols:
             cols[key] = i
-    if "date" in cols and "time" in cols and "datetime" not in cols:
-        return cols
-    if "time" in cols and "datetime" not in cols:
-        cols["datetime"] = cols.pop("time")
+    if "datetime" in cols:
+        cols.pop("in", None)
+        cols.pop("out", None)
+    elif "in" in cols and "out" not in cols:
+        cols["datetime"] = cols.pop("in")
+    elif "out" in cols and "in" not in cols:
+        cols["datetime"] = cols.pop("out")
     return cols
 
 
+def _time_columns(cols: dict[str, int]) -> list[tuple[str, int | None]]:
+    """The columns holding punch times, each with the state key it implies (check-in 0, check-out 1)."""
+    if "datetime" in cols:
+        return [("datetime", None)]
+    return [(key, state) for key, state in (("in", 0), ("out", 1)) if key in cols]
+
+
 def _has_required(cols: dict[str, int]) -> bool:
-    return "pin" in cols and ("datetime" in cols or ("date" in cols and "time" in cols))
+    return "pin" in cols and bool(_time_columns(cols))
 
 
 def _to_datetime(value: Any) -> datetime | None:
@@ -236,7 +249,7 @@ def parse_sheet(data: bytes, filename: str, device_sn: str, tz_name: str) -> tup
             return punches, rejected
     raise ProtocolError(
         "no header row found: expected a PIN column (工号/人员编号/考勤号码/PIN/No.) and a time column "
-        "(打卡时间/考勤时间/签到时间/日期时间/Time, or 日期 + 时间); found: " + (", ".join(seen_headers) or "no cells"))
+        "(打卡时间/考勤时间/日期时间/Time, 日期 + 时间, or 签到时间/签退时间); found: " + (", ".join(seen_headers) or "no cells"))
 
 
 def _parse_row(row_no: int, row: list[Any], cols: dict[str, int], device_sn: str, tz_name: str,
@@ -250,26 +263,21 @@ def _parse_row(row_no: int, row: list[Any], cols: dict[str, int], device_sn: str
     if not pin:
         rejected.append(RejectedLine(row_no, text, "missing PIN"))
         return
-    stamps: list[datetime] = []
-    if "datetime" in cols:
-        dt = _to_datetime(cell("datetime"))
-        if dt is None and "date" in cols:  # a "time" column that holds only times of day
-            d, ts = _to_date(cell("date")), _to_times(cell("datetime"))
-            stamps = [datetime.combine(d, t) for t in ts] if d and ts else []
-        elif dt is not None:
-            stamps = [dt]
-        if not stamps:
-            rejected.append(RejectedLine(row_no, text, f"bad time {_cell_text(cell('datetime'))!r}"))
+    stamps: list[tuple[datetime, int | None]] = []
+    for key, implied_state in _time_columns(cols):
+        value = cell(key)
+        if not _cell_text(value):
+            continue
+        got = _stamps(value, cell("date") if "date" in cols else None)
+        if isinstance(got, str):
+            rejected.append(RejectedLine(row_no, text, got))
             return
-    else:
-        d, ts = _to_date(cell("date")), _to_times(cell("time"))
-        if d is None or ts is None:
-            bad = "date" if d is None else "time"
-            rejected.append(RejectedLine(row_no, text, f"bad {bad} {_cell_text(cell(bad))!r}"))
-            return
-        stamps = [datetime.combine(d, t) for t in ts]
+        stamps += [(t, implied_state) for t in got]
+    if not stamps:
+        rejected.append(RejectedLine(row_no, text, "missing time"))
+        return
     verify, method = verify_from_text(cell("verify"))
-    status = state_from_text(cell("state"))
+    state = state_from_text(cell("state"))
     extra = {}
     name = _cell_text(cell("name"))
     if name:
@@ -277,9 +285,26 @@ def _parse_row(row_no: int, row: list[Any], cols: dict[str, int], device_sn: str
     raw_verify = _cell_text(cell("verify"))
     if raw_verify:
         extra["verify_text"] = raw_verify
-    for local in stamps:
+    for local, implied_state in stamps:
+        status = state if state != -1 or implied_state is None else implied_state
         punches.append(Punch(PunchSource.SHEET, device_sn, pin, local, to_utc(local), tz_name, method, verify,
                              status, line_no=row_no, extra=dict(extra)))
+
+
+def _stamps(value: Any, date_value: Any) -> list[datetime] | str:
+    """Punch times from one time cell (a full date-time, or times of day completed by the date cell),
+    or the reason they cannot be read."""
+    dt = _to_datetime(value)
+    if dt is not None and not (dt.year <= 1900 and date_value is not None):  # Excel time-only as 1899-12-30
+        return [dt]
+    if date_value is None:
+        return f"bad time {_cell_text(value)!r}"
+    d, times = _to_date(date_value), _to_times(value)
+    if d is None:
+        return f"bad date {_cell_text(date_value)!r}"
+    if times is None:
+        return f"bad time {_cell_text(value)!r}"
+    return [datetime.combine(d, t) for t in times]
 
 
 # ---------------------------------------------------------------- builders (tests, simulator)

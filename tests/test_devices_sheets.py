@@ -132,3 +132,31 @@ def test_xlsx_blank_rows_keep_row_numbers() -> None:
                       ["工号", "打卡时间"])
     punches, rejected = parse_sheet(data, "x.xlsx", "SN1", TZ)
     assert rejected == [] and [(p.pin, p.line_no, p.verify_code) for p in punches] == [("1", 2, 0), ("2", 5, 0)]
+
+
+def test_check_in_and_check_out_columns_give_two_punches() -> None:
+    data = build_csv([["工号", "姓名", "日期", "签到时间", "签退时间", "验证方式"],
+                      ["1001", "张伟", "2026-03-02", "08:01", "17:05", "人脸"],
+                      ["1002", "李娜", "2026-03-02", "08:03", "", "指纹"],  # forgot to punch out
+                      ["1003", "王芳", "2026-03-02", "", "", "指纹"],  # absent: nothing to record
+                      ["1004", "刘洋", "2026-03-02", "8点", "17:00", "指纹"]], encoding="gbk")
+    punches, rejected = parse_sheet(data, "x.csv", "SN1", TZ)
+    assert [(p.pin, p.local_time.strftime("%H:%M"), p.status_code, p.line_no) for p in punches] == [
+        ("1001", "08:01", 0, 2), ("1001", "17:05", 1, 2), ("1002", "08:03", 0, 3)]
+    assert [(r.line_no, r.reason) for r in rejected] == [(4, "missing time"), (5, "bad time '8点'")]
+
+
+def test_lone_sign_in_column_is_the_punch_time_and_date_column_with_full_times() -> None:
+    data = build_csv([["考勤号码", "签到时间"], ["9", "2026-03-02 08:00:00"]])
+    (p,), _ = parse_sheet(data, "x.csv", "SN1", TZ)
+    assert p.local_time == datetime(2026, 3, 2, 8) and p.status_code == -1
+    data = build_csv([["工号", "日期", "时间"], ["9", "2026-03-02", "2026-03-02 08:00:00"], ["9", "2026-03-0x", "08:00"]])
+    punches, rejected = parse_sheet(data, "x.csv", "SN1", TZ)
+    assert [p.local_time for p in punches] == [datetime(2026, 3, 2, 8)]
+    assert [(r.line_no, r.reason) for r in rejected] == [(3, "bad date '2026-03-0x'")]
+
+
+def test_xlsx_time_only_cells_stored_as_1899_datetimes() -> None:
+    data = build_xlsx([["9", date(2026, 3, 2), datetime(1899, 12, 30, 8, 15)]], ["工号", "日期", "时间"])
+    (p,), rejected = parse_sheet(data, "x.xlsx", "SN1", TZ)
+    assert rejected == [] and p.local_time == datetime(2026, 3, 2, 8, 15)
