@@ -27,7 +27,7 @@ from sampling.switching import Discontinued, LotOutcome, step
 from storage import sampling as repo
 from storage.sampling import PopulationSession
 from storage.schema.base import utcnow
-from storage.schema.core import Enrollment, Trainee, TrainingClass
+from storage.schema.core import Enrollment, Site, Trainee, TrainingClass
 from storage.schema.sampling import SamplingInspection, SamplingItem
 
 log = logging.getLogger("punchaudit.sampling")
@@ -337,6 +337,7 @@ class Queue:
     items: list[QueueItem]
     evaluation: Evaluation
     plan: dict[str, Any]
+    timezone: str = "Asia/Shanghai"
 
 
 def queue(session: Session, inspection_id: int, scope: int | None = None) -> Queue:
@@ -354,7 +355,9 @@ def queue(session: Session, inspection_id: int, scope: int | None = None) -> Que
         by_item.setdefault(v.item_id, []).append(v)
     items = [QueueItem(i, by_item.get(i.id, []), json.loads(i.prescreen_json) if i.prescreen_json else None)
              for i in repo.items(session, row.id)]
-    return Queue(row, cls.code, cls.name, roster, items, evaluation(session, row.id), json.loads(row.plan_json))
+    site = session.get(Site, cls.site_id)
+    return Queue(row, cls.code, cls.name, roster, items, evaluation(session, row.id), json.loads(row.plan_json),
+                 site.timezone if site else "Asia/Shanghai")
 
 
 def attach_clip(session: Session, item_id: int, *, clip_id: int | None, clip_path: str | None, footage_id: int | None,
