@@ -207,8 +207,10 @@ def parse_event(body: bytes, content_type: str, device_sn_hint: str | None = Non
     serial_no = _int(ace.get("serialNo"))
     current = ace.get("currentEvent")
     flags: dict[str, str] = {}
-    if picture is not None and not picture.rstrip(b"\r\n").endswith(b"\xff\xd9"):
-        picture, flags["picture_truncated"] = None, "1"  # body cut mid-image: the JSON still counts
+    # A complete JPEG ends with EOI (FF D9), give or take padding; a body cut mid-image loses it. The
+    # JSON still counts, the broken picture is dropped and flagged.
+    if picture is not None and b"\xff\xd9" not in picture[-64:]:
+        picture, flags["picture_truncated"] = None, "1"
     event = HikEvent(
         device_sn=device_sn, event_type=str(doc.get("eventType") or ("AccessControllerEvent" if ace else "")),
         major=major, minor=minor, serial_no=serial_no, date_time=when, punch=None, picture=picture, raw=doc,

@@ -84,6 +84,8 @@ def test_multipart_framing_pitfalls(jpeg: bytes) -> None:
     ev = parse_event(lf, "multipart/form-data; boundary=b")
     assert ev.punch is not None and ev.picture == jpeg
     # truncated mid-image: the JSON survives, the broken picture is dropped and flagged
+    padded, ctype = build_multipart(event, jpeg + b"\0" * 16)  # padding after EOI is not truncation
+    assert parse_event(padded, ctype).picture == jpeg + b"\0" * 16
     cut = body[: body.index(b"\xff\xd8\xff") + 500]
     ev = parse_event(cut, "multipart/form-data; boundary=abc123")
     assert ev.punch is not None and ev.picture is None and ev.extra["picture_truncated"] == "1"
