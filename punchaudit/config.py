@@ -33,6 +33,7 @@ class IngestConfig(_Section):
     future_tolerance_minutes: int = Field(10, ge=0)
     realtime_skew_minutes: int = Field(60, ge=1)
     require_device_token: bool = False
+    device_cache_seconds: float = Field(2.0, ge=0)
 
 
 class ZktecoConfig(_Section):

@@ -71,10 +71,12 @@ def insert_punches(
     faults = clock_faults.astype(int).tolist()
     if conn.dialect.name == "sqlite":
         recv = _sqlite_dt(received_at)
+        fmt = datetime.isoformat
+        sources = {s: s.value for s in {p.source for p in punches}}  # enum .value is slow per row
         rows = [
-            (device_id, raw_payload_id, p.source.value, p.pin, _sqlite_dt(p.local_time), p.tz_name,
-             _sqlite_dt(p.utc_time), int(p.method), _code(p.verify_code), _code(p.status_code), p.success,
-             fault, p.serial_no, p.work_code, p.line_no, recv)
+            (device_id, raw_payload_id, sources[p.source], p.pin, fmt(p.local_time, " ", "microseconds"), p.tz_name,
+             fmt(p.utc_time, " ", "microseconds"), int(p.method), _code(p.verify_code), _code(p.status_code),
+             p.success, fault, p.serial_no, p.work_code, p.line_no, recv)
             for p, fault in zip(punches, faults, strict=True)
         ]
         sql = (f"INSERT INTO punch ({', '.join(PUNCH_COLUMNS)}) VALUES ({', '.join('?' * len(PUNCH_COLUMNS))}) "
@@ -126,7 +128,7 @@ def _insert_postgresql(
 
 
 def _code(value: int | None) -> int:
-    return -1 if value is None else int(value)
+    return -1 if value is None else value
 
 
 def quarantine_lines(conn: Connection, *, raw_payload_id: int | None, device_serial: str,

@@ -25,6 +25,7 @@ FACES = SHARED / "data" / "faces" / "ageitgey_face_recognition"
 PG_URL = os.environ.get("PUNCHAUDIT_TEST_POSTGRES_URL")
 
 os.environ.setdefault("PUNCHAUDIT_SECRET_KEY", "test-secret-key-0123456789")
+os.environ.setdefault("PUNCHAUDIT_INGEST__DEVICE_CACHE_SECONDS", "0")  # tests change devices between pushes
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

@@ -51,7 +51,7 @@ def zkteco_upload(engine: Engine, settings: Settings, device: DeviceInfo, push: 
         parse = zkteco.parse_attlog if table == "ATTLOG" else zkteco.parse_rtlog
         result = ingest.ingest_punches(
             engine, settings, push, device, lambda: parse(push.body, device.serial, device.timezone),
-            realtime=_zkteco_realtime(settings, device, push),
+            realtime=lambda conn: _zkteco_realtime(settings, conn, device, push),
         )
         return zkteco.ok_reply(result.received)
     if table == "OPERLOG":
@@ -68,7 +68,7 @@ def zkteco_upload(engine: Engine, settings: Settings, device: DeviceInfo, push: 
     return zkteco.ok_reply(None)
 
 
-def _zkteco_realtime(settings: Settings, device: DeviceInfo, push: Push) -> bool:
+def _zkteco_realtime(settings: Settings, conn: Connection, device: DeviceInfo, push: Push) -> bool:
     """Whether this push was sent as the punch happened, so that its time must be close to now.
 
     With Realtime=1 a terminal polls every Delay seconds and pushes each record as it is made. A push of a
@@ -78,11 +78,14 @@ def _zkteco_realtime(settings: Settings, device: DeviceInfo, push: Push) -> bool
     """
     if push.replay_of is not None or not settings.zkteco.realtime:
         return False
-    if device.last_poll_at is None or device.last_seen_at is None or device.last_poll_at < device.last_seen_at:
+    if len([ln for ln in push.body.splitlines() if ln.strip()]) != 1:
         return False
-    if push.received_at - device.last_poll_at > timedelta(seconds=3 * settings.zkteco.delay_seconds):
+    from storage.schema.core import Device
+
+    polled, seen = conn.execute(select(Device.last_poll_at, Device.last_seen_at).where(Device.id == device.id)).one()
+    if polled is None or seen is None or polled < seen:
         return False
-    return len([ln for ln in push.body.splitlines() if ln.strip()]) == 1
+    return push.received_at - polled <= timedelta(seconds=3 * settings.zkteco.delay_seconds)
 
 
 def _store_operlog(conn: Connection, device: DeviceInfo, raw_id: int, push: Push) -> dict[str, Any]:
@@ -220,7 +223,7 @@ def hikvision_event(engine: Engine, settings: Settings, device: DeviceInfo, push
                 local_time=event.punch.local_time, file_name="Picture", punch_id=punch_id,
                 received_at=push.received_at)
 
-    def realtime() -> bool:  # currentEvent false marks an event replayed from the terminal's offline buffer
+    def realtime(conn: Connection) -> bool:  # currentEvent false marks an event replayed from the terminal's offline buffer
         return push.replay_of is None and holder["event"].current_event is not False
 
     return ingest.ingest_punches(engine, settings, push, device, parse, realtime=realtime, after=after)
