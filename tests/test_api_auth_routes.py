@@ -21,6 +21,8 @@ from test_api_rest_world import World, world  # noqa: F401  (fixture)
 
 DEVICE_AUTHENTICATED = ("/iclock", "/ISAPI")
 PUBLIC = ("/healthz",)
+# not in the schema: the API docs themselves, and the inspector's login form (its pages use a session)
+PUBLIC_HIDDEN = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc", "/inspector/login"}
 
 
 def _routes(client: TestClient) -> list[tuple[str, str]]:
@@ -32,6 +34,16 @@ def _routes(client: TestClient) -> list[tuple[str, str]]:
         concrete = re.sub(r"\{[^}]+\}", "1", path)
         routes.extend((method.upper(), concrete) for method in operations if method in ("get", "post", "put", "patch", "delete"))
     return routes
+
+
+def _all_routes(routes: Any) -> Any:
+    """Every mounted route, including those left out of the schema (FastAPI nests included routers)."""
+    for route in routes:
+        nested = getattr(route, "effective_route_contexts", None)
+        if nested is not None:
+            yield from _all_routes(nested())
+        else:
+            yield route
 
 
 def _request(client: TestClient, method: str, path: str, key: str | None) -> Any:
@@ -65,6 +77,23 @@ def test_every_api_route_refuses_a_request_without_a_key(client: TestClient) -> 
         assert response.status_code == 401, f"{method} {path} answered {response.status_code} without a key"
         response = _request(client, method, path, "pa_not-a-key")
         assert response.status_code == 401, f"{method} {path} answered {response.status_code} to an unknown key"
+
+
+def test_routes_hidden_from_the_schema_are_guarded_too(client: TestClient) -> None:
+    hidden = []
+    for route in _all_routes(client.app.routes):  # type: ignore[attr-defined]
+        if getattr(route, "include_in_schema", True) or route.path in PUBLIC_HIDDEN:
+            continue
+        if route.path.startswith(DEVICE_AUTHENTICATED + PUBLIC):
+            continue
+        path = re.sub(r"\{[^}]+\}", "1", route.path)
+        hidden.extend((method, path) for method in route.methods - {"HEAD"})
+    for method, path in hidden:
+        response = client.request(method, path, follow_redirects=False)
+        if response.is_redirect:  # a browser page sends the visitor to its login form
+            assert response.headers["location"].split("?")[0].endswith("/login"), f"{method} {path}"
+        else:
+            assert response.status_code == 401, f"{method} {path} answered {response.status_code} without credentials"
 
 
 def test_every_api_route_refuses_a_revoked_key(client: TestClient, engine: Engine) -> None:
