@@ -23,6 +23,7 @@ ROUTERS = [
     "punchaudit.api.uploads",
     "punchaudit.api.sampling",
     "punchaudit.api.faces",
+    "punchaudit.api.footage",
 ]
 
 

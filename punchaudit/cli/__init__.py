@@ -23,11 +23,12 @@ SUBCOMMANDS = [
     ("terminal", "punchaudit.cli.terminal"),
     ("simulate", "punchaudit.cli.simulate"),
     ("faces", "punchaudit.cli.faces"),
+    ("footage", "punchaudit.cli.footage"), ("audit", "punchaudit.cli.audit"),
     *[(n, f"punchaudit.cli.{m}") for n, m in (("institution", "institution"), ("site", "site"), ("device", "device"), ("keys", "keys"), ("class", "classes"), ("trainee", "trainee"))],
 ]
 
 # modules with a `register(app)` that adds top-level commands (serve, ingest, scheduler, ...)
-COMMANDS: list[str] = ["punchaudit.cli.ingest", "punchaudit.cli.demo"]
+COMMANDS: list[str] = ["punchaudit.cli.ingest", "punchaudit.cli.demo", "punchaudit.cli.jobs"]
 
 for _name, _module in SUBCOMMANDS:
     app.add_typer(importlib.import_module(_module).app, name=_name)
