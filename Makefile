@@ -11,7 +11,7 @@ install: $(STAMP)
 # requirements.lock pins every package; dlib builds from its sdist once (~6 min) and pip caches the wheel.
 $(STAMP): requirements.lock pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
-	$(BIN)/pip install -q --disable-pip-version-check "setuptools<82" wheel
+	$(BIN)/pip install -q --disable-pip-version-check "setuptools==80.9.0" "wheel==0.48.0"
 	$(BIN)/pip install -q --disable-pip-version-check -r requirements.lock
 	$(BIN)/pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e .
 	rm -f $(VENV)/.installed-*
