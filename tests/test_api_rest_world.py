@@ -91,3 +91,16 @@ def test_world_builds_through_the_api(world: World) -> None:
     assert cls["institution_id"] == world.ids["inst_A"] and cls["kind"] == "project"
     site = world.ok("GET", f"/api/v1/sites/{world.ids['site_B']}", world.inspector)
     assert site["institution_id"] == world.ids["inst_B"] and site["timezone"] == "Asia/Shanghai"
+
+
+@pytest.mark.postgres
+def test_corrections_through_patch(world: World) -> None:
+    key, ids = world.keys["A"], world.ids
+    assert world.ok("PATCH", f"/api/v1/institutions/{ids['inst_A']}", world.admin, json={"name": "新名"})["name"] == "新名"
+    site = world.ok("PATCH", f"/api/v1/sites/{ids['site_A']}", key, json={"address": "平城区新建路1号", "timezone": "Asia/Urumqi"})
+    assert site["address"] == "平城区新建路1号" and site["timezone"] == "Asia/Urumqi" and site["name"] == "A 教学点"
+    assert world.call("PATCH", f"/api/v1/sites/{ids['site_A']}", key, json={"timezone": "Nowhere/City"}).status_code == 422
+    trainee = world.ok("PATCH", f"/api/v1/trainees/{ids['trainee_A']}", key, json={"phone": "13900000000", "name": "学员甲"})
+    assert trainee["phone"] == "13900000000" and trainee["name"] == "学员甲" and trainee["id_masked"] == rid.mask(ID_A)
+    assert world.call("PATCH", f"/api/v1/trainees/{ids['trainee_A']}", key, json={"resident_id": ID_B}).status_code == 422
+    assert world.ok("GET", f"/api/v1/trainees/{ids['trainee_A']}", world.admin)["id_masked"] == rid.mask(ID_A)

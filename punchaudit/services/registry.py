@@ -140,10 +140,8 @@ def list_institutions(session: Session, scope: int | None, limit: int = 100, off
 
 def update_institution(session: Session, scope: int | None, institution_id: int, **changes: Any) -> Institution:
     """Change name, district or credit code (the code is the stable reference and stays)."""
-    row = get_institution(session, scope, institution_id)
-    _apply(row, changes, {"name": lambda v: check_text(v, "institution name", 200), "district": None, "credit_code": None})
-    session.flush()
-    return row
+    return _apply(session, get_institution(session, scope, institution_id), changes,
+                  {"name": lambda v: check_text(v, "institution name", 200), "district": None, "credit_code": None})
 
 
 # sites ------------------------------------------------------------------------------------------
@@ -182,14 +180,12 @@ def list_sites(session: Session, scope: int | None, *, institution_id: int | Non
 
 
 def update_site(session: Session, scope: int | None, site_id: int, **changes: Any) -> Site:
-    row = get_site(session, scope, site_id)
-    _apply(row, changes, {"name": lambda v: check_text(v, "site name", 200), "address": None, "timezone": check_timezone})
-    session.flush()
-    return row
+    return _apply(session, get_site(session, scope, site_id), changes,
+                  {"name": lambda v: check_text(v, "site name", 200), "address": None, "timezone": check_timezone})
 
 
-def _apply(row: object, changes: dict[str, Any], allowed: dict[str, Any]) -> None:
-    """Set the given fields (None values are skipped), each through its validator."""
+def _apply(session: Session, row: T, changes: dict[str, Any], allowed: dict[str, Any]) -> T:
+    """Set the given fields (None values are skipped), each through its validator, and flush."""
     for key, value in changes.items():
         if key not in allowed:
             raise Invalid(f"{key} cannot be changed")
@@ -197,6 +193,8 @@ def _apply(row: object, changes: dict[str, Any], allowed: dict[str, Any]) -> Non
             continue
         check = allowed[key]
         setattr(row, key, check(value) if check else value)
+    session.flush()
+    return row
 
 
 # API keys ---------------------------------------------------------------------------------------

@@ -110,10 +110,8 @@ def list_trainees(session: Session, scope: int | None, *, class_id: int | None =
 
 def update_trainee(session: Session, scope: int | None, trainee_id: int, **changes: Any) -> Trainee:
     """Correct name, phone or target group. The ID number cannot change: register the person again."""
-    row = get_trainee(session, scope, trainee_id)
-    _apply(row, changes, {"name": lambda v: check_text(v, "name", 100), "phone": None, "target_group": None})
-    session.flush()
-    return row
+    return _apply(session, get_trainee(session, scope, trainee_id), changes,
+                  {"name": lambda v: check_text(v, "name", 100), "phone": None, "target_group": None})
 
 
 # classes ----------------------------------------------------------------------------------------
