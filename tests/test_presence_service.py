@@ -155,3 +155,30 @@ def test_classification_population_and_schedule_errors(engine: Engine, world: di
         assert runs[0].has_records  # every training day has punches, though no afternoon session has any
         assert [(d, i) for d, i, _, _ in pop] == [(MON + timedelta(days=d), 1) for d in (0, 1, 3, 4)]
         assert pop[0][2] == datetime(2026, 3, 2, 6, 0) and pop[0][3] == datetime(2026, 3, 2, 9, 0)
+
+
+def test_sign_in_sheet_xlsx_and_csv(engine: Engine, world: dict) -> None:
+    from openpyxl import load_workbook
+
+    settings = load_settings()
+    with session_scope(engine) as s:
+        assert svc.import_roster(s, settings, roster([("甲", IDS[0], "1"), ("乙", IDS[1], "2")]), "r.xlsx").ok
+        svc.set_schedule(s, settings, "C1", sessions=["08:30-11:30"], last=MON + timedelta(days=1))
+        add_punch(s, "ZK1", "1", datetime.combine(MON, datetime.min.time()).replace(hour=8, minute=31))
+        add_punch(s, "ZK1", "2", datetime.combine(MON, datetime.min.time()).replace(hour=8, minute=50))
+        svc.run_presence(s, settings, ["C1"])
+        data, name, media = svc.report(s, "C1", "xlsx")
+        assert name == "C1-presence-v1.xlsx" and media.endswith("sheet")
+        ws = load_workbook(__import__("io").BytesIO(data)).active
+        cells = {(c.row, c.column): c for row in ws.iter_rows() for c in row}
+        header_row = next(r for (r, c), cell in cells.items() if cell.value == "姓名")
+        assert cells[(header_row, 5)].value == "03-02 一" and cells[(header_row, 7)].value == "出勤天数"
+        assert [cells[(header_row + 1, c)].value for c in (2, 5, 6, 7)] == ["甲", "√", "×", "1"]
+        late = cells[(header_row + 2, 5)]
+        assert late.value == "迟" and "迟到" in late.comment.text and "08:30-11:30" in late.comment.text
+        assert cells[(header_row + 3, 5)].value == "2"  # present per day
+        assert IDS[0] not in str([c.value for c in cells.values()])
+        text = svc.report(s, "C1", "csv", lang="en")[0].decode("utf-8-sig")
+        assert "Days present" in text and "late (within the limit" in text and "1,甲," in text
+        with pytest.raises(svc.PresenceError):
+            svc.report(s, "C1", "pdf")

@@ -379,3 +379,22 @@ def population(session: Session, class_id: int) -> list[tuple[date, int, datetim
             pair.append(local.replace(tzinfo=zone).astimezone(timezone.utc).replace(tzinfo=None))
         out.append((schedule.days[d], int(s), pair[0], pair[1]))
     return out
+
+
+def report(session: Session, code: str, fmt: str = "xlsx", lang: str = "zh", scope: int | None = None,
+           version: int | None = None) -> tuple[bytes, str, str]:
+    """The sign-in sheet of the class's latest (or given) run: (bytes, file name, media type)."""
+    from attendance.report import SignInSheet, sheet_csv, sheet_xlsx
+
+    if fmt not in ("csv", "xlsx"):
+        raise PresenceError("format must be csv or xlsx")
+    if lang not in ("zh", "en"):
+        raise PresenceError("language must be zh or en")
+    v = load_run(session, code, scope, version)
+    sheet = SignInSheet(v.class_code, v.class_name, v.institution, v.site, v.run.version, v.run.computed_at,
+                        v.run.has_records, v.days, v.sessions, list(zip(v.names, v.masked_ids, v.pins)), v.codes,
+                        v.session_codes, v.day_coverage)
+    name = f"{v.class_code}-presence-v{v.run.version}.{fmt}"
+    if fmt == "csv":
+        return sheet_csv(sheet, lang), name, "text/csv; charset=utf-8"
+    return sheet_xlsx(sheet, lang), name, "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
