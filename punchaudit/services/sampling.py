@@ -10,10 +10,9 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -51,29 +50,15 @@ class PopulationUnavailable(SamplingError):
 
 # --- the population -------------------------------------------------------------------------
 
-PopulationProvider = Callable[[Session, Settings, int], list[PopulationSession]]
-_population_provider: PopulationProvider | None = None
+def class_population(session: Session, settings: Settings, class_id: int, *, kind: str = "no_records") -> list[PopulationSession]:
+    """The class's sessions without punch records (kind no_records) or all its sessions (spot_check),
+    ordered by day and session."""
+    from punchaudit.services import sampling_sources as sources
 
-
-def set_population_provider(provider: PopulationProvider | None) -> None:
-    """Plug in where a class's population comes from (the presence area registers itself)."""
-    global _population_provider
-    _population_provider = provider
-
-
-def class_population(session: Session, settings: Settings, class_id: int) -> list[PopulationSession]:
-    """The class's sessions without punch records, ordered by day and session."""
-    provider = _population_provider
-    if provider is None:
-        try:
-            from punchaudit.services import sampling_population  # presence bridge, when available
-
-            provider = sampling_population.population
-        except ImportError:
-            raise PopulationUnavailable(
-                "no presence results for this class yet; run presence first or pass the population explicitly"
-            ) from None
-    pop = provider(session, settings, class_id)
+    try:
+        pop = sources.presence_population(session, settings, class_id, kind=kind)
+    except sources.PopulationUnavailable as exc:
+        raise PopulationUnavailable(str(exc)) from None
     return sorted(pop, key=lambda p: (p.day, p.index))
 
 
@@ -195,10 +180,10 @@ def _get(session: Session, inspection_id: int, scope: int | None = None) -> Samp
 
 
 def preview(session: Session, settings: Settings, class_id: int, *, population: Sequence[PopulationSession] | None = None,
-            **overrides: Any) -> tuple[Plan, list[PopulationSession], str]:
+            kind: str = "no_records", **overrides: Any) -> tuple[Plan, list[PopulationSession], str]:
     """The plan a class would get now (with its institution's switching severity), without storing."""
     cls = _class(session, class_id)
-    pop = list(population) if population is not None else class_population(session, settings, class_id)
+    pop = list(population) if population is not None else class_population(session, settings, class_id, kind=kind)
     if not pop:
         raise Invalid(f"class {cls.code} has no sessions without punch records: nothing to inspect")
     severity = repo.switching(session, cls.institution_id).severity
@@ -219,7 +204,7 @@ def open_inspection(
     cls = _class(session, class_id)
     if repo.list_inspections(session, class_id=class_id, status="open"):
         raise Invalid(f"class {cls.code} already has an open inspection")
-    plan, pop, severity = preview(session, settings, class_id, population=population, **overrides)
+    plan, pop, severity = preview(session, settings, class_id, population=population, kind=kind, **overrides)
     opts = PlanOptions.from_settings(settings, severity, **overrides)
     seed_source = "given" if seed else "generated"
     seed = seed or sel.new_seed()
@@ -326,6 +311,7 @@ class QueueItem:
     item: SamplingItem
     verdicts: list[Any] = field(default_factory=list)
     prescreen: dict[str, Any] | None = None
+    presence: dict[str, Any] | None = None  # punch coverage of this session from the latest presence run
 
 
 @dataclass
@@ -353,8 +339,11 @@ def queue(session: Session, inspection_id: int, scope: int | None = None) -> Que
     by_item: dict[int, list[Any]] = {}
     for v in repo.verdicts(session, row.id):
         by_item.setdefault(v.item_id, []).append(v)
-    items = [QueueItem(i, by_item.get(i.id, []), json.loads(i.prescreen_json) if i.prescreen_json else None)
-             for i in repo.items(session, row.id)]
+    from punchaudit.services.sampling_sources import presence_figures
+
+    figures = presence_figures(session, cls.id)
+    items = [QueueItem(i, by_item.get(i.id, []), json.loads(i.prescreen_json) if i.prescreen_json else None,
+                       figures.get(i.session_key)) for i in repo.items(session, row.id)]
     site = session.get(Site, cls.site_id)
     return Queue(row, cls.code, cls.name, roster, items, evaluation(session, row.id), json.loads(row.plan_json),
                  site.timezone if site else "Asia/Shanghai")
@@ -370,7 +359,3 @@ def attach_clip(session: Session, item_id: int, *, clip_id: int | None, clip_pat
     if prescreen is not None:
         item.prescreen_json = json.dumps(prescreen, ensure_ascii=False)
     session.flush()
-
-
-def float_fraction(value: str) -> float:
-    return float(Fraction(value))
