@@ -60,6 +60,10 @@ class FaceIndex:
         single = d.ndim == 1
         d2 = d[None, :] if single else d
         k = min(k, d2.shape[1])
+        if k == 1:  # the common case: one pass, no partition
+            best = np.argmin(d2, axis=1)[:, None]
+            ids, dist = self.ids[best], np.take_along_axis(d2, best, axis=1)
+            return (ids[0], dist[0]) if single else (ids, dist)
         if k == 0:
             empty = np.empty((d2.shape[0], 0))
             return (empty[0], empty[0]) if single else (empty.astype(np.int64), empty)

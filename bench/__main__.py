@@ -6,7 +6,7 @@ import importlib
 import platform
 import time
 
-BENCHES = ["ingest", "devices"]
+BENCHES = ["ingest", "devices", "faces"]
 
 
 def main() -> None:

@@ -9,6 +9,7 @@ import importlib
 
 STEPS = [
     "punchaudit.demo.ingest",
+    "punchaudit.demo.faces",
     "punchaudit.demo.claims",  # keep last: builds the claims from every earlier step's evidence
 ]
 
