@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from punchaudit.api.auth import ROLES, AdminOnly, AnyRole, DbSession, Principal, SiteOrAdmin
+from punchaudit.services import ingest
 from punchaudit.services import registry as reg
 from punchaudit.services import registry_devices as devices
 from punchaudit.services import registry_people as people
@@ -255,6 +256,7 @@ def create_device(body: DeviceIn, principal: SiteOrAdmin, session: DbSession) ->
                                 timezone=body.timezone, enabled=body.enabled, token=body.token,
                                 ip_allowlist=body.ip_allowlist)
     session.commit()
+    ingest.forget_devices()  # the terminal endpoints cache device rows for a moment
     return _device(row)
 
 
@@ -275,6 +277,7 @@ def update_device(device_id: int, body: DevicePatch, principal: SiteOrAdmin, ses
     """Enable or disable a terminal, move it, change its zone, rotate/clear its token or allowlist."""
     row = devices.update_device(session, principal.scope(), device_id, **body.model_dump(exclude_unset=True))
     session.commit()
+    ingest.forget_devices()  # a disabled terminal or a new token takes effect on its next push
     return _device(row)
 
 
