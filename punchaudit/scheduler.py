@@ -137,6 +137,9 @@ JOBS: list[Job] = [
         "delete expired, unheld footage; disk space alarm"),
     Job("integrity_verify", integrity_verify, daily_at("integrity_verify_time"),
         "re-hash a rolling share of footage; verify and export the audit chain head"),
+    Job("sampling_monthly", lambda ctx: importlib.import_module("punchaudit.services.sampling_jobs").monthly(ctx),
+        monthly_at("sampling_day_of_month", "sampling_time"),
+        "open sampling inspections of finished classes without punch records; risk-based spot checks"),
 ]
 
 

@@ -12,7 +12,8 @@ from storage.schema.core import Enrollment, Trainee, TrainingClass
 
 
 def make_class(engine: Engine, institution_id: int, site_id: int, *, code: str = "C-SAMPLE",
-               first: date = date(2026, 3, 2), days: int = 20, trainees: int = 5) -> tuple[int, list[PopulationSession]]:
+               first: date = date(2026, 3, 2), days: int = 20, trainees: int = 5,
+               pin_base: int = 1) -> tuple[int, list[PopulationSession]]:
     """A class on weekdays from `first`, two sessions a day (08:30-11:30, 14:00-17:00 Beijing time)."""
     day_list: list[date] = []
     d = first
@@ -30,7 +31,7 @@ def make_class(engine: Engine, institution_id: int, site_id: int, *, code: str =
             t = Trainee(name=f"学员{k + 1}", id_masked=rid.mask(number), id_hash=rid.keyed_hash(number, code.encode()))
             s.add(t)
             s.flush()
-            s.add(Enrollment(class_id=cls.id, trainee_id=t.id, pin=str(k + 1)))
+            s.add(Enrollment(class_id=cls.id, trainee_id=t.id, pin=str(pin_base + k)))
         class_id = cls.id
     pop = []
     for day in day_list:

@@ -28,7 +28,7 @@ class PopulationUnavailable(Exception):
     """No presence run (or schedule) tells which sessions of the class lack punch records."""
 
 
-def _latest_run(session: Session, class_id: int) -> Any:
+def latest_run(session: Session, class_id: int) -> Any:
     try:
         from storage import presence as presence_repo
     except ImportError:
@@ -50,7 +50,7 @@ def presence_population(session: Session, settings: Settings, class_id: int, *, 
             return [PopulationSession(*row) for row in presence_svc.population(session, class_id)]
         except presence_svc.NotFound as exc:
             raise PopulationUnavailable(str(exc)) from None
-    schedule = Schedule.from_json(json.loads(_latest_run(session, class_id).schedule_json))
+    schedule = Schedule.from_json(json.loads(latest_run(session, class_id).schedule_json))
     zone = ZoneInfo(schedule.timezone)
     out = []
     for day in schedule.days:
@@ -67,7 +67,7 @@ def presence_population(session: Session, settings: Settings, class_id: int, *, 
 def presence_figures(session: Session, class_id: int) -> dict[str, dict[str, Any]]:
     """session key -> punch coverage and trainees with a record-grade punch, from the latest run."""
     try:
-        run = _latest_run(session, class_id)
+        run = latest_run(session, class_id)
         from storage import presence as presence_repo
     except PopulationUnavailable:
         return {}
@@ -88,7 +88,7 @@ def risk_flags(session: Session, class_id: int) -> dict[str, int]:
     from attendance.presence import Reason
 
     try:
-        run = _latest_run(session, class_id)
+        run = latest_run(session, class_id)
         from storage import presence as presence_repo
     except PopulationUnavailable:
         return {}
