@@ -150,3 +150,34 @@ def test_duplicates_across_institutions(engine: Engine) -> None:
         # a site key of institution A sees the pair (one of its trainees), a third institution would not
         assert len(svc.find_duplicates(s, settings, scope=w.institution_id)) == 1
         assert svc.find_duplicates(s, settings, scope=10_000) == []
+
+
+@pytest.mark.slow
+def test_background_verifier_in_the_api_process(engine: Engine) -> None:
+    """The API's background thread picks up a photo stored after start-up; the terminal's request
+    path never waits for it. Off when faces.background is false."""
+    import time
+
+    from punchaudit.api.app import create_app
+
+    base = _settings()
+    off = create_app(base.model_copy(update={"faces": base.faces.model_copy(update={"background": False})}), engine)
+    assert svc.start_background_verifier(off) is None
+    settings = base.model_copy(update={"faces": base.faces.model_copy(update={"workers": 1, "poll_seconds": 0.2})})
+    app = create_app(settings, engine)
+    w = World(engine, ["obama"])
+    with session_scope(engine) as s:
+        svc.enrol_photo(s, settings, w.trainee["obama"], photo("obama"))
+    verifier = svc.start_background_verifier(app)
+    assert verifier is not None
+    try:
+        photo_id, _ = w.add_photo(w.pin["obama"], punch_jpeg("obama2"), T0)
+        deadline = time.monotonic() + 120
+        outcome = None
+        while outcome is None and time.monotonic() < deadline:
+            time.sleep(0.3)
+            with session_scope(engine) as s:
+                outcome = s.scalar(select(FaceVerification.outcome).where(FaceVerification.punch_photo_id == photo_id))
+        assert outcome == "verified"
+    finally:
+        verifier.stop()

@@ -321,7 +321,9 @@ def start_background_verifier(app: Any) -> BackgroundVerifier | None:
         return None
     verifier = BackgroundVerifier(app.state.engine, settings).start()
     app.state.face_verifier = verifier
-    app.add_event_handler("shutdown", verifier.stop)
+    shutdown = getattr(app.router, "on_shutdown", None)
+    if shutdown is not None:  # the thread is a daemon anyway; this lets its worker processes exit cleanly
+        shutdown.append(verifier.stop)
     return verifier
 
 
