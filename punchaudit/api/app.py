@@ -19,6 +19,7 @@ ROUTERS = [
     "punchaudit.api.iclock",
     "punchaudit.api.isapi",
     "punchaudit.api.rest",
+    "punchaudit.api.presence",
     "punchaudit.api.claims",
     "punchaudit.api.uploads",
     "punchaudit.api.sampling",

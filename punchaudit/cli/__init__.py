@@ -18,6 +18,8 @@ app = typer.Typer(
 # (command name, module defining `app`); add a line to mount an area's commands.
 SUBCOMMANDS = [
     ("db", "punchaudit.cli.db"),
+    ("sample", "punchaudit.cli.sample"),
+    ("roster", "punchaudit.cli.roster"), ("presence", "punchaudit.cli.presence"),
     ("claims", "punchaudit.cli.claims"),
     ("quarantine", "punchaudit.cli.quarantine"),
     ("terminal", "punchaudit.cli.terminal"),
