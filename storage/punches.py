@@ -32,6 +32,9 @@ class RawRef:
     sha256: str
 
 
+_INSERT_RAW = insert(RawPayload).returning(RawPayload.id)  # built once: this runs on every push
+
+
 def store_raw(
     conn: Connection, *, source: str, device_serial: str, device_id: int | None, table_name: str | None,
     body: bytes, query: str | None, content_type: str | None, remote_addr: str | None,
@@ -39,7 +42,7 @@ def store_raw(
 ) -> RawRef:
     digest = hashlib.sha256(body).hexdigest()
     raw_id = conn.execute(
-        insert(RawPayload).returning(RawPayload.id),
+        _INSERT_RAW,
         dict(source=source, device_serial=device_serial, device_id=device_id, table_name=table_name, body=body,
              sha256=digest, query=query, content_type=content_type, remote_addr=remote_addr,
              received_at=received_at, status=status),

@@ -11,7 +11,7 @@ import logging
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, insert, select, update
+from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, update
 
 from devices import hikvision, sheets, zkteco
 from devices.punch import Punch as PunchRecord
@@ -19,7 +19,7 @@ from punchaudit.config import Settings
 from punchaudit.services import ingest
 from punchaudit.services.ingest import DeviceInfo, IngestResult, Push
 from storage.db import transaction
-from storage.schema.core import DeviceCommand, DeviceLog, Punch, PunchPhoto
+from storage.schema.core import Device, DeviceCommand, DeviceLog, Punch, PunchPhoto
 
 log = logging.getLogger("punchaudit.terminals")
 
@@ -68,6 +68,9 @@ def zkteco_upload(engine: Engine, settings: Settings, device: DeviceInfo, push: 
     return zkteco.ok_reply(None)
 
 
+_LAST_CONTACT = select(Device.last_poll_at, Device.last_seen_at).where(Device.id == bindparam("device_id"))
+
+
 def _zkteco_realtime(settings: Settings, conn: Connection, device: DeviceInfo, push: Push) -> bool:
     """Whether this push was sent as the punch happened, so that its time must be close to now.
 
@@ -80,9 +83,7 @@ def _zkteco_realtime(settings: Settings, conn: Connection, device: DeviceInfo, p
         return False
     if len([ln for ln in push.body.splitlines() if ln.strip()]) != 1:
         return False
-    from storage.schema.core import Device
-
-    polled, seen = conn.execute(select(Device.last_poll_at, Device.last_seen_at).where(Device.id == device.id)).one()
+    polled, seen = conn.execute(_LAST_CONTACT, {"device_id": device.id}).one()
     if polled is None or seen is None or polled < seen:
         return False
     return push.received_at - polled <= timedelta(seconds=3 * settings.zkteco.delay_seconds)
@@ -249,8 +250,6 @@ def ingest_sheet(engine: Engine, settings: Settings, serial: str, filename: str,
 
 def _note_serial(conn: Connection, device: DeviceInfo, serial_no: int, result: IngestResult) -> None:
     """Track the terminal's event counter; a jump means events were lost and must be fetched back."""
-    from storage.schema.core import Device
-
     last = conn.execute(select(Device.last_serial_no).where(Device.id == device.id)).scalar_one_or_none()
     gaps = hikvision.serial_gaps(last, [serial_no])
     if gaps:
