@@ -2,32 +2,55 @@
 punches and API keys.
 
 Thin on purpose: each endpoint checks the role, calls one registry service with the caller's scope and
-maps the result to an explicit response model (never a raw row; trainees show the masked ID, never the
-hash). Service errors become HTTP errors in one place, `_RegistryRoute`. Validation errors are answered
-without echoing the submitted values, so a resident ID typed into the wrong field is not sent back.
+maps the result to an explicit response model (`rest_models`; never a raw row). Service errors become
+HTTP errors in one place, `_RegistryRoute`. Validation errors are answered without echoing the
+submitted values, so a resident ID typed into the wrong field is not sent back.
 """
 from __future__ import annotations
 
 from collections.abc import Callable, Coroutine
-from datetime import date, datetime
-from typing import Annotated, Any, Generic, Literal, TypeVar
+from datetime import date
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response, status
 from fastapi.exceptions import RequestValidationError
 from fastapi.routing import APIRoute
-from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.exc import IntegrityError, OperationalError
 
-from punchaudit.api.auth import ROLES, AdminOnly, AnyRole, DbSession, Principal, SiteOrAdmin
+from punchaudit.api.auth import AdminOnly, AnyRole, DbSession, Principal, SiteOrAdmin
+from punchaudit.api.rest_models import (
+    ClassIn,
+    ClassOut,
+    DeviceIn,
+    DeviceOut,
+    DevicePatch,
+    EnrollmentIn,
+    EnrollmentOut,
+    InstitutionIn,
+    InstitutionOut,
+    InstitutionPatch,
+    KeyCreated,
+    KeyIn,
+    KeyOut,
+    PageOut,
+    PunchOut,
+    ResidentIdIn,
+    SiteIn,
+    SiteOut,
+    SitePatch,
+    TraineeIn,
+    TraineeOut,
+    TraineePatch,
+    device_out,
+    enrollment_out,
+    punch_out,
+)
 from punchaudit.services import ingest
 from punchaudit.services import registry as reg
 from punchaudit.services import registry_devices as devices
 from punchaudit.services import registry_people as people
-from punchaudit.services.registry_punches import PunchRow, list_punches
-from storage.schema.core import Device, Enrollment, Trainee
-
-T = TypeVar("T")
-CODE = r"^[A-Za-z0-9][A-Za-z0-9_.\-]*$"
+from punchaudit.services.registry_punches import list_punches
+from storage.schema.core import Trainee
 
 
 class _RegistryRoute(APIRoute):
@@ -71,21 +94,6 @@ def secret_key(request: Request) -> bytes:
 SecretKey = Annotated[bytes, Depends(secret_key)]
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
-
-
-class _Out(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-
-class PageOut(BaseModel, Generic[T]):
-    items: list[T]
-    limit: int
-    offset: int
-    next_offset: int | None = Field(description="offset of the next page, null on the last page")
-
-
 def _page(page: reg.Page, convert: Callable[[Any], Any]) -> dict[str, Any]:
     return {"items": [convert(i) for i in page.items], "limit": page.limit, "offset": page.offset,
             "next_offset": page.next_offset}
@@ -101,27 +109,6 @@ def _institution_for(principal: Principal, given: int | None) -> int:
 
 
 # institutions -----------------------------------------------------------------------------------
-
-class InstitutionIn(_In):
-    code: str = Field(min_length=1, max_length=64, pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)
-    district: str | None = Field(None, max_length=64)
-    credit_code: str | None = Field(None, max_length=32)
-
-
-class InstitutionPatch(_In):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    district: str | None = Field(None, max_length=64)
-    credit_code: str | None = Field(None, max_length=32)
-
-
-class InstitutionOut(_Out):
-    id: int
-    code: str
-    name: str
-    district: str | None
-    credit_code: str | None
-    created_at: datetime
 
 
 @router.post("/institutions", status_code=201, response_model=InstitutionOut, tags=["institutions"])
@@ -154,28 +141,6 @@ def update_institution(institution_id: int, body: InstitutionPatch, principal: A
 
 # sites ------------------------------------------------------------------------------------------
 
-class SiteIn(_In):
-    institution_id: int | None = Field(None, ge=1, description="defaults to the site key's institution")
-    code: str = Field(min_length=1, max_length=64, pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)
-    address: str | None = Field(None, max_length=400)
-    timezone: str = Field("Asia/Shanghai", max_length=64)
-
-
-class SitePatch(_In):
-    name: str | None = Field(None, min_length=1, max_length=200)
-    address: str | None = Field(None, max_length=400)
-    timezone: str | None = Field(None, max_length=64)
-
-
-class SiteOut(_Out):
-    id: int
-    institution_id: int
-    code: str
-    name: str
-    address: str | None
-    timezone: str
-
 
 @router.post("/sites", status_code=201, response_model=SiteOut, tags=["sites"])
 def create_site(body: SiteIn, principal: SiteOrAdmin, session: DbSession) -> Any:
@@ -207,47 +172,6 @@ def update_site(site_id: int, body: SitePatch, principal: SiteOrAdmin, session: 
 
 # devices ----------------------------------------------------------------------------------------
 
-IpList = Annotated[list[Annotated[str, Field(max_length=64)]], Field(max_length=64)]
-
-
-class DeviceIn(_In):
-    serial: str = Field(min_length=1, max_length=64, pattern=CODE)
-    vendor: Literal["zkteco", "hikvision", "sheet"]
-    site_id: int = Field(ge=1)
-    timezone: str = Field("Asia/Shanghai", max_length=64)
-    enabled: bool = True
-    token: str | None = Field(None, min_length=devices.MIN_TOKEN, max_length=128,
-                              description="sent by the terminal as ?token=; only its SHA-256 is stored")
-    ip_allowlist: IpList | None = None
-
-
-class DevicePatch(_In):
-    enabled: bool | None = None
-    timezone: str | None = Field(None, max_length=64)
-    site_id: int | None = Field(None, ge=1)
-    token: str | None = Field(None, min_length=devices.MIN_TOKEN, max_length=128, description="null clears the token")
-    ip_allowlist: IpList | None = Field(None, description="null or [] clears the allowlist")
-
-
-class DeviceOut(BaseModel):
-    id: int
-    serial: str
-    vendor: str
-    site_id: int
-    timezone: str
-    enabled: bool
-    has_token: bool
-    ip_allowlist: list[str]
-    last_seen_at: datetime | None
-    push_version: str | None
-    created_at: datetime
-
-
-def _device(row: Device) -> DeviceOut:
-    return DeviceOut(id=row.id, serial=row.serial, vendor=row.vendor, site_id=row.site_id, timezone=row.timezone,
-                     enabled=row.enabled, has_token=row.token_hash is not None, ip_allowlist=devices.allowlist(row),
-                     last_seen_at=row.last_seen_at, push_version=row.push_version, created_at=row.created_at)
-
 
 @router.post("/devices", status_code=201, response_model=DeviceOut, tags=["devices"])
 def create_device(body: DeviceIn, principal: SiteOrAdmin, session: DbSession) -> Any:
@@ -257,19 +181,19 @@ def create_device(body: DeviceIn, principal: SiteOrAdmin, session: DbSession) ->
                                 ip_allowlist=body.ip_allowlist)
     session.commit()
     ingest.forget_devices()  # the terminal endpoints cache device rows for a moment
-    return _device(row)
+    return device_out(row)
 
 
 @router.get("/devices", response_model=PageOut[DeviceOut], tags=["devices"])
 def list_devices(principal: AnyRole, session: DbSession, site_id: OptId = None, enabled: bool | None = None,
                  limit: Limit = 100, offset: Offset = 0) -> Any:
     page = devices.list_devices(session, principal.scope(), site_id=site_id, enabled=enabled, limit=limit, offset=offset)
-    return _page(page, _device)
+    return _page(page, device_out)
 
 
 @router.get("/devices/{device_id}", response_model=DeviceOut, tags=["devices"])
 def get_device(device_id: int, principal: AnyRole, session: DbSession) -> Any:
-    return _device(devices.get_device(session, principal.scope(), device_id))
+    return device_out(devices.get_device(session, principal.scope(), device_id))
 
 
 @router.patch("/devices/{device_id}", response_model=DeviceOut, tags=["devices"])
@@ -278,37 +202,10 @@ def update_device(device_id: int, body: DevicePatch, principal: SiteOrAdmin, ses
     row = devices.update_device(session, principal.scope(), device_id, **body.model_dump(exclude_unset=True))
     session.commit()
     ingest.forget_devices()  # a disabled terminal or a new token takes effect on its next push
-    return _device(row)
+    return device_out(row)
 
 
 # trainees ---------------------------------------------------------------------------------------
-
-class TraineeIn(_In):
-    name: str = Field(min_length=1, max_length=100)
-    resident_id: str = Field(min_length=1, max_length=32, description="18-character resident ID; stored masked and hashed")
-    phone: str | None = Field(None, max_length=32)
-    target_group: str | None = Field(None, max_length=32)
-
-
-class TraineePatch(_In):
-    name: str | None = Field(None, min_length=1, max_length=100)
-    phone: str | None = Field(None, max_length=32)
-    target_group: str | None = Field(None, max_length=32)
-
-
-class ResidentIdIn(_In):
-    resident_id: str = Field(min_length=1, max_length=32)
-
-
-class TraineeOut(_Out):
-    id: int
-    name: str
-    id_masked: str
-    gender: str | None
-    birth_date: date | None
-    phone: str | None
-    target_group: str | None
-    created_at: datetime
 
 
 @router.post("/trainees", status_code=201, response_model=TraineeOut, tags=["trainees"])
@@ -352,30 +249,6 @@ def update_trainee(trainee_id: int, body: TraineePatch, principal: SiteOrAdmin, 
 
 # classes ----------------------------------------------------------------------------------------
 
-class ClassIn(_In):
-    institution_id: int | None = Field(None, ge=1, description="defaults to the site key's institution")
-    site_id: int = Field(ge=1)
-    code: str = Field(min_length=1, max_length=64, pattern=CODE)
-    name: str = Field(min_length=1, max_length=200)
-    kind: Literal["project", "enterprise", "certification"] = "project"
-    occupation: str | None = Field(None, max_length=100)
-    level: str | None = Field(None, max_length=32)
-    start_date: date
-    end_date: date
-
-
-class ClassOut(_Out):
-    id: int
-    code: str
-    institution_id: int
-    site_id: int
-    name: str
-    kind: str
-    occupation: str | None
-    level: str | None
-    start_date: date
-    end_date: date
-
 
 @router.post("/classes", status_code=201, response_model=ClassOut, tags=["classes"])
 def create_class(body: ClassIn, principal: SiteOrAdmin, session: DbSession) -> Any:
@@ -402,29 +275,6 @@ def get_class(class_id: int, principal: AnyRole, session: DbSession) -> Any:
 
 # enrolments -------------------------------------------------------------------------------------
 
-class EnrollmentIn(_In):
-    class_id: int = Field(ge=1)
-    pin: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9]+$")
-    trainee_id: int | None = Field(None, ge=1)
-    resident_id: str | None = Field(None, min_length=1, max_length=32, description="instead of trainee_id")
-    name: str | None = Field(None, min_length=1, max_length=100, description="with resident_id: registers a new person")
-
-
-class EnrollmentOut(BaseModel):
-    id: int
-    class_id: int
-    class_code: str
-    trainee_id: int
-    trainee_name: str
-    id_masked: str
-    pin: str
-    created_at: datetime
-
-
-def _enrollment(row: Enrollment, trainee: Trainee, class_code: str) -> EnrollmentOut:
-    return EnrollmentOut(id=row.id, class_id=row.class_id, class_code=class_code, trainee_id=trainee.id,
-                         trainee_name=trainee.name, id_masked=trainee.id_masked, pin=row.pin, created_at=row.created_at)
-
 
 @router.post("/enrollments", status_code=201, response_model=EnrollmentOut, tags=["enrollments"])
 def enroll(body: EnrollmentIn, principal: SiteOrAdmin, session: DbSession, key: SecretKey) -> Any:
@@ -432,7 +282,7 @@ def enroll(body: EnrollmentIn, principal: SiteOrAdmin, session: DbSession, key: 
     row = people.enroll(session, principal.scope(), key, body.class_id, body.pin, trainee_id=body.trainee_id,
                         resident_id=body.resident_id, name=body.name)
     session.commit()
-    return _enrollment(row, session.get_one(Trainee, row.trainee_id), people.get_class(session, None, row.class_id).code)
+    return enrollment_out(row, session.get_one(Trainee, row.trainee_id), people.get_class(session, None, row.class_id).code)
 
 
 @router.get("/enrollments", response_model=PageOut[EnrollmentOut], tags=["enrollments"])
@@ -440,13 +290,13 @@ def list_enrollments(principal: AnyRole, session: DbSession, class_id: OptId = N
                      limit: Limit = 100, offset: Offset = 0) -> Any:
     page = people.list_enrollments(session, principal.scope(), class_id=class_id, trainee_id=trainee_id,
                                    limit=limit, offset=offset)
-    return _page(page, lambda r: _enrollment(*r))
+    return _page(page, lambda r: enrollment_out(*r))
 
 
 @router.get("/enrollments/{enrollment_id}", response_model=EnrollmentOut, tags=["enrollments"])
 def get_enrollment(enrollment_id: int, principal: AnyRole, session: DbSession) -> Any:
     row = people.get_enrollment(session, principal.scope(), enrollment_id)
-    return _enrollment(row, session.get_one(Trainee, row.trainee_id), people.get_class(session, None, row.class_id).code)
+    return enrollment_out(row, session.get_one(Trainee, row.trainee_id), people.get_class(session, None, row.class_id).code)
 
 
 @router.delete("/enrollments/{enrollment_id}", status_code=204, tags=["enrollments"])
@@ -459,36 +309,6 @@ def withdraw(enrollment_id: int, principal: SiteOrAdmin, session: DbSession) -> 
 
 # punches ----------------------------------------------------------------------------------------
 
-class PunchOut(BaseModel):
-    id: int
-    device_id: int
-    device_serial: str
-    source: str
-    pin: str
-    local_time: datetime
-    tz_name: str
-    utc_time: datetime
-    method: int
-    verify_code: int
-    status_code: int
-    success: bool
-    clock_fault: int
-    serial_no: int | None
-    class_id: int | None
-    class_code: str | None
-    trainee_id: int | None
-    trainee_name: str | None
-    received_at: datetime
-
-
-def _punch(row: PunchRow) -> PunchOut:
-    p = row.punch
-    return PunchOut(id=p.id, device_id=p.device_id, device_serial=row.device_serial, source=p.source, pin=p.pin,
-                    local_time=p.local_time, tz_name=p.tz_name, utc_time=p.utc_time, method=p.method,
-                    verify_code=p.verify_code, status_code=p.status_code, success=p.success, clock_fault=p.clock_fault,
-                    serial_no=p.serial_no, class_id=row.class_id, class_code=row.class_code, trainee_id=row.trainee_id,
-                    trainee_name=row.trainee_name, received_at=p.received_at)
-
 
 @router.get("/punches", response_model=PageOut[PunchOut], tags=["punches"])
 def punches(principal: AnyRole, session: DbSession, class_id: OptId = None, device_id: OptId = None,
@@ -497,28 +317,10 @@ def punches(principal: AnyRole, session: DbSession, class_id: OptId = None, devi
     """Stored punches by device-local day, with the trainee each PIN names (site keys: own institution)."""
     page = list_punches(session, principal.scope(), class_id=class_id, device_id=device_id, pin=pin,
                         date_from=date_from, date_to=date_to, limit=limit, offset=offset)
-    return _page(page, _punch)
+    return _page(page, punch_out)
 
 
 # API keys ---------------------------------------------------------------------------------------
-
-class KeyIn(_In):
-    name: str = Field(min_length=1, max_length=100)
-    role: Literal[ROLES]  # type: ignore[valid-type]
-    institution_id: int | None = Field(None, ge=1, description="required for site keys")
-
-
-class KeyOut(_Out):
-    id: int
-    name: str
-    role: str
-    institution_id: int | None
-    created_at: datetime
-    revoked_at: datetime | None
-
-
-class KeyCreated(KeyOut):
-    key: str = Field(description="shown once; only its SHA-256 is stored")
 
 
 @router.post("/keys", status_code=201, response_model=KeyCreated, tags=["keys"])
