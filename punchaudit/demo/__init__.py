@@ -10,6 +10,7 @@ import importlib
 STEPS = [
     "punchaudit.demo.ingest",
     "punchaudit.demo.faces",
+    "punchaudit.demo.presence",  # after faces: photo outcomes count; before sampling and claims
     "punchaudit.demo.claims",  # keep last: builds the claims from every earlier step's evidence
 ]
 
