@@ -124,6 +124,7 @@ WRITES = [
     ("PATCH", "/api/v1/trainees/{trainee_A}", {"name": "renamed"}),
     ("POST", "/api/v1/classes", {"institution_id": "{inst_A}", "site_id": "{site_A}", "code": "C9", "name": "c",
                                  "start_date": "2026-05-01", "end_date": "2026-05-02"}),
+    ("PATCH", "/api/v1/classes/{class_A}", {"name": "renamed"}),
     ("POST", "/api/v1/enrollments", {"class_id": "{class_A}", "pin": "9", "trainee_id": "{trainee_A}"}),
     ("DELETE", "/api/v1/enrollments/{enrollment_A}", None),
     ("POST", "/api/v1/keys", {"name": "k", "role": "admin"}),

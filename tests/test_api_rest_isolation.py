@@ -49,6 +49,7 @@ def test_site_key_cannot_write_into_another_institution(world: World) -> None:  
         ("POST", "/api/v1/enrollments", {"class_id": ids["class_B"], "pin": "77", "trainee_id": ids["trainee_A"]}),
         ("POST", "/api/v1/enrollments", {"class_id": ids["class_A"], "pin": "77", "trainee_id": ids["trainee_B"]}),
         ("PATCH", f"/api/v1/sites/{ids['site_B']}", {"name": "x"}),
+        ("PATCH", f"/api/v1/classes/{ids['class_B']}", {"end_date": "2026-12-31"}),
         ("PATCH", f"/api/v1/devices/{ids['device_B']}", {"enabled": False}),
         ("PATCH", f"/api/v1/devices/{ids['device_A']}", {"site_id": ids["site_B"]}),
         ("PATCH", f"/api/v1/trainees/{ids['trainee_B']}", {"name": "x"}),

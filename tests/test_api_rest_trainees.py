@@ -154,3 +154,18 @@ def test_class_rules(world: World) -> None:  # noqa: F811
     active = world.ok("GET", "/api/v1/classes", admin, params={"active_on": "2026-03-10"})["items"]
     assert {c["code"] for c in active} == {"CLS-A", "CLS-B"}
     assert world.ok("GET", "/api/v1/classes", admin, params={"active_on": "2026-04-10"})["items"] == []
+
+
+@pytest.mark.postgres
+def test_moving_class_dates_keeps_the_enrolment_rules(world: World) -> None:  # noqa: F811
+    key, ids = world.keys["A"], world.ids
+    later = _class(world, key, "CLS-A-APR", "2026-03-23", "2026-04-03")
+    world.ok("POST", "/api/v1/enrollments", key, 201, json={"class_id": later, "pin": "1", "trainee_id": ids["trainee_A"]})
+    extended = world.call("PATCH", f"/api/v1/classes/{ids['class_A']}", key, json={"end_date": "2026-03-24"})
+    assert extended.status_code == 409 and "CLS-A-APR" in extended.json()["detail"]
+    assert world.ok("GET", f"/api/v1/classes/{ids['class_A']}", key)["end_date"] == "2026-03-20"
+    moved = world.ok("PATCH", f"/api/v1/classes/{ids['class_A']}", key, json={"end_date": "2026-03-22", "name": "育婴员(延)"})
+    assert (moved["start_date"], moved["end_date"], moved["name"]) == ("2026-03-02", "2026-03-22", "育婴员(延)")
+    assert world.call("PATCH", f"/api/v1/classes/{ids['class_A']}", key, json={"start_date": "2026-03-23"}).status_code == 422
+    assert world.call("PATCH", f"/api/v1/classes/{ids['class_A']}", key, json={"code": "NEW"}).status_code == 422
+    assert world.call("PATCH", f"/api/v1/classes/{ids['class_A']}", world.keys["B"], json={"name": "x"}).status_code == 404

@@ -21,6 +21,7 @@ from punchaudit.api.auth import AdminOnly, AnyRole, DbSession, Principal, SiteOr
 from punchaudit.api.rest_models import (
     ClassIn,
     ClassOut,
+    ClassPatch,
     DeviceIn,
     DeviceOut,
     DevicePatch,
@@ -271,6 +272,14 @@ def list_classes(principal: AnyRole, session: DbSession, institution_id: OptId =
 @router.get("/classes/{class_id}", response_model=ClassOut, tags=["classes"])
 def get_class(class_id: int, principal: AnyRole, session: DbSession) -> Any:
     return people.get_class(session, principal.scope(), class_id)
+
+
+@router.patch("/classes/{class_id}", response_model=ClassOut, tags=["classes"])
+def update_class(class_id: int, body: ClassPatch, principal: SiteOrAdmin, session: DbSession) -> Any:
+    """Correct a class or move its dates; refused if an enrolled trainee would then sit in two classes."""
+    row = people.update_class(session, principal.scope(), class_id, **body.model_dump(exclude_unset=True))
+    session.commit()
+    return row
 
 
 # enrolments -------------------------------------------------------------------------------------

@@ -164,6 +164,14 @@ class ClassIn(_In):
     end_date: date
 
 
+class ClassPatch(_In):
+    name: str | None = Field(None, min_length=1, max_length=200)
+    occupation: str | None = Field(None, max_length=100)
+    level: str | None = Field(None, max_length=32)
+    start_date: date | None = None
+    end_date: date | None = None
+
+
 class ClassOut(_Out):
     id: int
     code: str

@@ -167,6 +167,47 @@ def _overlaps(start: date, end: date) -> Any:
     return and_(TrainingClass.start_date <= end, TrainingClass.end_date >= start)
 
 
+def _check_clashes(session: Session, scope: int | None, cls: TrainingClass, trainee_id: int, pin: str,
+                   start: date, end: date) -> None:
+    """Conflict if, with `cls` running from `start` to `end`, the trainee would sit in another class on
+    the same day, or the PIN would name someone else on the site's terminals on the same day."""
+    others = and_(TrainingClass.id != cls.id, _overlaps(start, end))
+    clash = session.scalar(
+        select(TrainingClass).join(Enrollment, Enrollment.class_id == TrainingClass.id)
+        .where(Enrollment.trainee_id == trainee_id, others).limit(1)
+    )
+    if clash is not None:
+        named = f"class {clash.code}" if visible(scope, clash.institution_id) else "a class of another institution"
+        raise Conflict(f"trainee {trainee_id} is already enrolled in {named} "
+                       f"({clash.start_date} to {clash.end_date}), which overlaps {cls.code}")
+    same_pin = session.scalar(
+        select(TrainingClass.code).join(Enrollment, Enrollment.class_id == TrainingClass.id)
+        .where(TrainingClass.site_id == cls.site_id, Enrollment.pin == pin, others).limit(1)
+    )
+    if same_pin is not None:
+        raise Conflict(f"PIN {pin} already names another trainee on this site's terminals (class {same_pin}, overlapping dates)")
+
+
+def update_class(session: Session, scope: int | None, class_id: int, *, name: str | None = None,
+                 occupation: str | None = None, level: str | None = None, start_date: date | None = None,
+                 end_date: date | None = None) -> TrainingClass:
+    """Correct a class or move its dates (a class extended or postponed). New dates are checked against
+    every enrolled trainee's other classes and the site's PINs, as enrolment does."""
+    cls = get_class(session, scope, class_id)
+    start, end = start_date or cls.start_date, end_date or cls.end_date
+    if end < start:
+        raise Invalid("the class ends before it starts")
+    if (start, end) != (cls.start_date, cls.end_date):
+        for enrolment in session.scalars(select(Enrollment).where(Enrollment.class_id == cls.id)):
+            session.execute(select(Trainee.id).where(Trainee.id == enrolment.trainee_id).with_for_update())
+            _check_clashes(session, scope, cls, enrolment.trainee_id, enrolment.pin, start, end)
+        log.info("class dates changed", extra={"class_id": cls.id, "start_date": str(start), "end_date": str(end)})
+    return _apply(session, cls, {"name": name, "occupation": occupation, "level": level, "start_date": start,
+                                 "end_date": end},
+                  {"name": lambda v: check_text(v, "class name", 200), "occupation": None, "level": None,
+                   "start_date": None, "end_date": None})
+
+
 def enroll(session: Session, scope: int | None, secret_key: bytes, class_id: int, pin: str, *,
            trainee_id: int | None = None, resident_id: str | None = None, name: str | None = None) -> Enrollment:
     """Put a trainee in a class under the PIN the site's terminals know them by.
@@ -187,20 +228,7 @@ def enroll(session: Session, scope: int | None, secret_key: bytes, class_id: int
         raise Conflict(f"trainee {trainee.id} is already enrolled in class {cls.code}")
     if _exists(session, select(Enrollment.id).where(Enrollment.class_id == cls.id, Enrollment.pin == pin)):
         raise Conflict(f"PIN {pin} is already used in class {cls.code}")
-    clash = session.scalar(
-        select(TrainingClass).join(Enrollment, Enrollment.class_id == TrainingClass.id)
-        .where(Enrollment.trainee_id == trainee.id, _overlaps(cls.start_date, cls.end_date)).limit(1)
-    )
-    if clash is not None:
-        named = f"class {clash.code}" if visible(scope, clash.institution_id) else "a class of another institution"
-        raise Conflict(f"trainee {trainee.id} is already enrolled in {named} "
-                       f"({clash.start_date} to {clash.end_date}), which overlaps {cls.code}")
-    same_pin = session.scalar(
-        select(TrainingClass.code).join(Enrollment, Enrollment.class_id == TrainingClass.id)
-        .where(TrainingClass.site_id == cls.site_id, Enrollment.pin == pin, _overlaps(cls.start_date, cls.end_date)).limit(1)
-    )
-    if same_pin is not None:
-        raise Conflict(f"PIN {pin} already names another trainee on this site's terminals (class {same_pin}, overlapping dates)")
+    _check_clashes(session, scope, cls, trainee.id, pin, cls.start_date, cls.end_date)
     row = Enrollment(class_id=cls.id, trainee_id=trainee.id, pin=pin)
     session.add(row)
     session.flush()
