@@ -232,34 +232,34 @@ _INVALID = -(2**29)  # lookup value that drives a cell index negative: the punch
 
 @dataclass(frozen=True)
 class _Windows:
-    """Per pattern and minute of the day (flat, pattern * 1440 + minute): the window containing it."""
+    """Per pattern and minute of the day (flat, pattern * 1440 + minute): where the window containing
+    it sits in the calendar table, as (day shift * stride + session slot); the spare slot `stride - 1`
+    of the punch's own day (always invalid) when no window contains the minute."""
 
-    ci_shift: np.ndarray  # int8: window's training day minus the punch's calendar day
-    ci_slot: np.ndarray  # int32: session slot, or _INVALID outside every check-in window
+    ci: np.ndarray  # int32
     ci_late: np.ndarray  # uint8: 1 after the grace
-    co_shift: np.ndarray
-    co_slot: np.ndarray
+    co: np.ndarray  # int32
 
 
-def _window_tables(patterns: Sequence[Pattern]) -> _Windows:
+def _window_tables(patterns: Sequence[Pattern], stride: int) -> _Windows:
     n = max(len(patterns), 1)
-    ci_shift, co_shift = np.zeros((n, DAY_MINUTES), np.int8), np.zeros((n, DAY_MINUTES), np.int8)
-    ci_slot, co_slot = np.full((n, DAY_MINUTES), _INVALID, np.int32), np.full((n, DAY_MINUTES), _INVALID, np.int32)
+    ci = np.full((n, DAY_MINUTES), stride - 1, np.int32)
+    co = np.full((n, DAY_MINUTES), stride - 1, np.int32)
     ci_late = np.zeros((n, DAY_MINUTES), np.uint8)
     for p, pat in enumerate(patterns):  # a handful of patterns x sessions: set-up, not the hot path
         for s, (start, end) in enumerate(zip(pat.starts, pat.ends)):
             m = np.arange(start - pat.early, start + pat.limit + 1)
-            at = _free(ci_slot[p], m, "check-in", pat)
-            ci_slot[p, at], ci_shift[p, at], ci_late[p, at] = s, -(m // DAY_MINUTES), m > start + pat.grace
+            at = _free(ci[p], m, stride, "check-in", pat)
+            ci[p, at], ci_late[p, at] = -(m // DAY_MINUTES) * stride + s, m > start + pat.grace
             m = np.arange(end - pat.checkout, end + pat.checkout + 1)
-            at = _free(co_slot[p], m, "check-out", pat)
-            co_slot[p, at], co_shift[p, at] = s, -(m // DAY_MINUTES)
-    return _Windows(ci_shift.ravel(), ci_slot.ravel(), ci_late.ravel(), co_shift.ravel(), co_slot.ravel())
+            at = _free(co[p], m, stride, "check-out", pat)
+            co[p, at] = -(m // DAY_MINUTES) * stride + s
+    return _Windows(ci.ravel(), ci_late.ravel(), co.ravel())
 
 
-def _free(slots: np.ndarray, minutes: np.ndarray, kind: str, pat: Pattern) -> np.ndarray:
+def _free(lut: np.ndarray, minutes: np.ndarray, stride: int, kind: str, pat: Pattern) -> np.ndarray:
     at = minutes % DAY_MINUTES
-    if (slots[at] != _INVALID).any():
+    if (lut[at] != stride - 1).any():
         raise ScheduleError(f"{kind} windows of the sessions overlap ({pat}); shorten the windows or move a session")
     return at
 
@@ -294,16 +294,22 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
     n_days = np.diff(table.day_offsets)
     n_sess = table.sessions_per_class()
     smax = int(n_sess.max()) if C else 1
-    win = _window_tables(table.patterns)
+    stride = smax + 1  # calendar entries per day: one per session slot and a spare, invalid one
+    win = _window_tables(table.patterns, stride)
 
-    # ---- one calendar row per class over the batch's date range: day -> training day * smax ----
+    # ---- one calendar row per class over the batch's date range: (day, slot) -> cell offset ----
     dn = table.day_numbers.astype(np.int64)
     g0 = int(dn.min()) - PAD if dn.size else 0
     G = (int(dn.max()) + PAD - g0 + 1) if dn.size else 1
-    cal = np.full(C * G + 2, _INVALID, np.int32)  # 2 spare cells: windows reach 1 day past the last row
+    if (C * G + 4) * stride >= 2**31:
+        raise ValueError("batch spans too many classes x days for 32-bit indices; split it")
+    # 2 spare days at the end: windows reach 1 day past the last row, and 2 days before the first
+    # (negative indices wrap around into the spare days)
+    cal = np.full((C * G + 4) * stride, _INVALID, np.int32)
     day_class = np.repeat(np.arange(C), n_days)
     local_day = np.arange(len(dn)) - table.day_offsets[:-1][day_class]
-    cal[day_class * G + dn - g0] = local_day * smax
+    slots = np.arange(smax)
+    cal[((day_class * G + dn - g0) * stride)[:, None] + slots] = (local_day * smax)[:, None] + slots
 
     # ---- per trainee: calendar row and first cell (cells: class, trainee, day, slot; 0 is a sink) ----
     tr_class = np.repeat(np.arange(C, dtype=np.int64), n_t)
@@ -311,9 +317,9 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
     row_offsets = np.concatenate([[0], np.cumsum(n_t * n_days)])
     n_rows = int(row_offsets[-1])
     n_cells = n_rows * smax
-    if n_cells + 1 >= 2**29 or C * G + 2 >= 2**31:
+    if n_cells + 1 >= 2**29:
         raise ValueError("batch too large for 32-bit cell indices; split it")
-    tr_cal = (tr_class * G - g0).astype(np.int32)
+    tr_cal = ((tr_class * G - g0) * stride).astype(np.int32)
     tr_cell = (1 + (row_offsets[:-1][tr_class] + tr_local * n_days[tr_class]) * smax).astype(np.int32)
 
     # ---- per punch ----
@@ -326,12 +332,14 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
     day = minute // DAY_MINUTES
     mod = minute - day * DAY_MINUTES
     np.clip(day, g0, g0 + G - 1, out=day)
+    day *= stride
     day += tr_cal[t]
     if len(table.patterns) > 1:
-        mod += (table.pattern.astype(np.int32) * DAY_MINUTES)[tr_class][t]
+        tr_pat = (table.pattern.astype(np.int32) * DAY_MINUTES)[tr_class]
+        mod += tr_pat[t]
     cell0 = tr_cell[t]
-    ci_cell = _cell(day, mod, cell0, win.ci_shift, win.ci_slot, cal)
-    co_cell = _cell(day, mod, cell0, win.co_shift, win.co_slot, cal)
+    ci_cell = _cell(day, mod, cell0, win.ci, cal)
+    co_cell = _cell(day, mod, cell0, win.co, cal)
     late = win.ci_late[mod]
     del day, cell0
 
@@ -382,7 +390,9 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
     codes = worst
     if table.day_any.any():
         masked = by_day if padded is None else np.where(padded.reshape(n_rows, smax), np.int8(127), by_day)
-        best_s = masked.min(axis=1)
+        best_s = masked[:, 0].copy()
+        for s in range(1, smax):
+            np.minimum(best_s, masked[:, s], out=best_s)
         row_class = np.repeat(np.arange(C), n_t * n_days)
         codes = np.where(table.day_any[row_class] & (best_s <= Reason.LATE), best_s, worst).astype(np.int8)
 
@@ -413,12 +423,10 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
                        has_records, row_offsets)
 
 
-def _cell(day: np.ndarray, mod: np.ndarray, cell0: np.ndarray, shift: np.ndarray, slot: np.ndarray,
-          cal: np.ndarray) -> np.ndarray:
+def _cell(day: np.ndarray, mod: np.ndarray, cell0: np.ndarray, lut: np.ndarray, cal: np.ndarray) -> np.ndarray:
     """Punch -> 1 + cell index in (trainee, day, slot) order, or 0 (the sink) when in no window.
     `day` is the punch's calendar position in `cal`, `mod` its minute of the day (pattern-offset)."""
-    cell = cal[day + shift[mod]]
-    cell += slot[mod]
+    cell = cal[day + lut[mod]]
     cell += cell0
     np.maximum(cell, 0, out=cell)
     return cell
