@@ -163,6 +163,7 @@ class Settings(BaseSettings):
     secret_key: str = Field(..., min_length=16)
     api_host: str = "127.0.0.1"
     api_port: int = 8088
+    api_rate_per_minute: int = Field(1200, ge=0)  # REST requests per API key and worker; 0 = no limit
     language: Literal["zh", "en"] = "zh"
     ingest: IngestConfig = IngestConfig()
     zkteco: ZktecoConfig = ZktecoConfig()

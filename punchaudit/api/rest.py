@@ -18,6 +18,7 @@ from fastapi.routing import APIRoute
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from punchaudit.api.auth import AdminOnly, AnyRole, DbSession, Principal, SiteOrAdmin
+from punchaudit.api.ratelimit import rate_limited
 from punchaudit.api.rest_models import (
     ClassIn,
     ClassOut,
@@ -81,7 +82,7 @@ class _RegistryRoute(APIRoute):
         return route
 
 
-router = APIRouter(prefix="/api/v1", route_class=_RegistryRoute)
+router = APIRouter(prefix="/api/v1", route_class=_RegistryRoute, dependencies=[Depends(rate_limited)])
 
 Limit = Annotated[int, Query(ge=1, le=reg.MAX_LIMIT, description=f"page size, at most {reg.MAX_LIMIT}")]
 Offset = Annotated[int, Query(ge=0, le=1_000_000_000)]
