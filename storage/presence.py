@@ -149,7 +149,7 @@ def load_inputs(bind: Bind, class_ids: Sequence[int], first: date, last: date) -
                Punch.utc_time >= lo, Punch.utc_time < hi,
                or_(site_ok, ~owned_elsewhere))
     )
-    rows = bind.execute(q).all()
+    rows = _fetch_raw(bind, q)
     cols = list(zip(*rows)) if rows else [()] * 8
     p_class = np.array(cols[0], np.int64)
     p_trainee = np.array(cols[1], np.int64)
@@ -175,6 +175,19 @@ def load_inputs(bind: Bind, class_ids: Sequence[int], first: date, last: date) -
         arrays = PunchArrays((pos[sel] - e0).astype(np.int32), local, p_method[sel], p_site[sel], p_clock[sel], p_photo[sel])
         out[cid] = ClassInputs(cid, e_trainee[e0:e1], arrays, p_id[sel])
     return out
+
+
+def _fetch_raw(bind: Bind, q: Any) -> list[tuple]:
+    """Rows as plain DBAPI tuples: millions of punches should not each become a SQLAlchemy Row.
+    The statement's values are all ints and datetimes we built, rendered as literals."""
+    conn = bind.connection() if isinstance(bind, Session) else bind
+    sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
+    cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cur.execute(sql)
+        return cur.fetchall()
+    finally:
+        cur.close()
 
 
 # ------------------------------------------------------------------ runs
