@@ -2,21 +2,19 @@
 failed) and the latest presence run."""
 from __future__ import annotations
 
-import io
 from datetime import date, datetime, timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import Engine
 
 from punchaudit.config import load_settings
 from punchaudit.services import claims as svc
+from punchaudit.services import presence as presence_svc
 from punchaudit.services import sampling as sampling_svc
 from storage import sampling as sampling_repo
 from storage.db import session_scope
 from storage.sampling import PopulationSession
-from storage.schema.core import TrainingClass
-from storage.schema.presence import PresenceRun
+from storage.schema.core import Device, Punch, TrainingClass
 from tests.test_claims_service import presence, seed
 
 pytestmark = pytest.mark.postgres
@@ -63,47 +61,59 @@ def test_claim_uses_the_inspection_decision(engine: Engine, bad: int, close: boo
 
 
 
-def _npy(array: np.ndarray) -> bytes:
-    buf = io.BytesIO()
-    np.save(buf, array, allow_pickle=False)
-    return buf.getvalue()
+
+def weekdays(first: date, n: int) -> list[date]:
+    out, d = [], first
+    while len(out) < n:
+        if d.isoweekday() <= 5:
+            out.append(d)
+        d += timedelta(days=1)
+    return out
 
 
-def store_run(engine: Engine, class_id: int, trainee_ids: list[int], codes: list[list[int]], version: int) -> int:
-    """A presence run row as the presence area stores it (reason codes per trainee and day as .npy)."""
-    days = len(codes[0])
-    with session_scope(engine) as s:
-        run = PresenceRun(class_id=class_id, version=version, rule_json="{}", schedule_json="{}", inputs_hash="0" * 64,
-                          punch_count=1, trainee_count=len(trainee_ids), day_count=days, session_count=2,
-                          has_records=True, days_with_records=days, coverage=1.0, present_cells=0,
-                          day_coverage_json="[]", session_coverage_json="[]", missing_sessions_json="[]",
-                          trainee_ids=_npy(np.asarray(trainee_ids, dtype=np.int64)),
-                          codes=_npy(np.asarray(codes, dtype=np.int8)),
-                          session_codes=_npy(np.zeros((len(trainee_ids), days, 2), dtype=np.int8)))
-        s.add(run)
-        s.flush()
-        return run.id
+def punch(s, device_id: int, pin: str, day: date, hour: int, minute: int, **kw) -> None:  # type: ignore[no-untyped-def]
+    local = datetime(day.year, day.month, day.day, hour, minute)
+    s.add(Punch(device_id=device_id, source="zkteco", pin=pin, local_time=local, tz_name="Asia/Shanghai",
+                utc_time=local - timedelta(hours=8), method=2, verify_code=15, status_code=0, received_at=local, **kw))
 
 
-def _row(present: int, late: int, other: int) -> list[int]:
-    """12 days: present, then late (counts as present), then `other` (absent 3, clock fault 6...)."""
-    return [0] * present + [1] * late + [other] * (12 - present - late)
-
-
-def test_claim_uses_the_latest_presence_run(engine: Engine) -> None:
+def test_claim_from_a_real_presence_run_and_a_late_replay(engine: Engine) -> None:
     ids = seed(engine, n=3)
-    trainees = [ids["t0"], ids["t1"], ids["t2"]]
-    store_run(engine, ids["class"], trainees, [_row(12, 0, 3), _row(9, 2, 3), _row(5, 0, 6)], version=1)
+    days = weekdays(date(2023, 3, 1), 12)
     with session_scope(engine) as s:
-        found = svc.load_presence(s, s.get(TrainingClass, ids["class"]))
-    assert found.attended_days == {ids["t0"]: 12, ids["t1"]: 11, ids["t2"]: 5} and found.scheduled_days == 12
-    # a late replay: version 2 sees trainee 2 on two more days; the claim uses the latest run
-    run2 = store_run(engine, ids["class"], trainees, [_row(12, 0, 3), _row(9, 2, 3), _row(7, 0, 6)], version=2)
+        site_id = s.get(TrainingClass, ids["class"]).site_id
+        device = Device(serial="ZK-C1", vendor="zkteco", site_id=site_id, timezone="Asia/Shanghai")
+        s.add(device)
+        s.flush()
+        presence_svc.set_schedule(s, SETTINGS, "C1", sessions=["08:30-11:30"], days=days)
+        for n, day in enumerate(days):
+            punch(s, device.id, "1", day, 8, 25)  # trainee 0: present every day
+            if n < 11:  # trainee 1: 9 days on time, 2 late (late counts as present), 1 absent
+                punch(s, device.id, "2", day, 8, 45 if n >= 9 else 25)
+            if n < 5:  # trainee 2: 5 days, then 2 days on a terminal with a wrong clock (do not count)
+                punch(s, device.id, "3", day, 8, 20)
+            elif n < 7:
+                punch(s, device.id, "3", day, 8, 20, clock_fault=1)
+        device_id = device.id
     with session_scope(engine) as s:
-        claim = svc.build_claim(s, SETTINGS, "C1", "ops")
-        lines = svc.detail(s, claim.id)["lines"]
-        assert claim.presence_run_id == run2 and claim.has_punch_records
-    assert [line["days"] for line in lines] == [12, 11, 7]
-    # nobody has a contract on file: general subsidy capped at 1,000 (12 days = 1,700; 11 = 1,600; 7 = 1,050)
-    assert [line["base_fen"] for line in lines] == [170000, 160000, 105000]
-    assert [line["amount_fen"] for line in lines] == [100000, 100000, 100000]
+        [run], _ = presence_svc.run_presence(s, SETTINGS, ["C1"], trigger="test")
+        assert run.has_records
+        first = svc.build_claim(s, SETTINGS, "C1", "ops")
+        lines = svc.detail(s, first.id)["lines"]
+        assert first.presence_run_id == run.run_id and first.has_punch_records and first.scheduled_days == 12
+        svc.transition(s, first.id, "submit", "site")
+    assert [line["days"] for line in lines] == [12, 11, 5]
+    # no contracts on file: general subsidy capped at 1,000 (12 days = 1,700; 11 = 1,600; 5 = 750)
+    assert [line["base_fen"] for line in lines] == [170000, 160000, 75000]
+    assert [line["amount_fen"] for line in lines] == [100000, 100000, 75000]
+    with session_scope(engine) as s:  # a late replay brings trainee 2's punches of two more days
+        for day in days[7:9]:
+            punch(s, device_id, "3", day, 8, 29)
+    with session_scope(engine) as s:
+        [run2], _ = presence_svc.run_presence(s, SETTINGS, ["C1"], trigger="test")
+        assert run2.version == 2
+        second = svc.build_claim(s, SETTINGS, "C1", "ops")
+        assert second.presence_run_id == run2.run_id and second.version == 2
+        assert [line["days"] for line in svc.detail(s, second.id)["lines"]] == [12, 11, 7]
+        kept = svc.detail(s, first.id)
+        assert kept["presence_run_id"] == run.run_id and [line["days"] for line in kept["lines"]] == [12, 11, 5]

@@ -9,13 +9,11 @@ from __future__ import annotations
 
 import json
 import logging
-from io import BytesIO
 from dataclasses import dataclass, field
 from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -83,23 +81,21 @@ def _claim(session: Session, claim_id: int, scope: int | None) -> Claim:
 
 
 def load_presence(session: Session, cls: TrainingClass) -> PresenceEvidence:
-    """The latest presence run of the class (presence area): attended days are the days whose reason
-    code counts as present (present or late). Without a run: no verified days and no punch records."""
+    """The latest presence run of the class, through the presence area's `claim_evidence` (attended
+    days = days coded present or late). Without a run: no verified days and no punch records."""
     try:
-        from attendance.presence import Reason as PresenceReason
+        from storage import presence as presence_repo
         from storage.schema.presence import PresenceRun
     except ImportError:  # presence area not installed
         return PresenceEvidence(None, 0, False)
-    run = session.scalar(select(PresenceRun).where(PresenceRun.class_id == cls.id)
-                         .order_by(PresenceRun.version.desc()).limit(1))
-    if run is None:
+    found = presence_repo.claim_evidence(session, cls.id)
+    if found is None:
         return PresenceEvidence(None, 0, False)
-    trainee_ids = np.load(BytesIO(run.trainee_ids), allow_pickle=False)
-    codes = np.load(BytesIO(run.codes), allow_pickle=False)
-    attended = (codes <= int(PresenceReason.LATE)).sum(axis=1) if codes.size else np.zeros(len(trainee_ids), int)
-    return PresenceEvidence(int(run.id), int(run.day_count), bool(run.has_records),
-                            {int(t): int(a) for t, a in zip(trainee_ids, attended, strict=True)},
-                            repo.stamp(run.computed_at), int(run.day_count) - int(run.days_with_records))
+    run = session.get(PresenceRun, found["run_id"])
+    without = None if run is None else int(run.day_count) - int(run.days_with_records)
+    return PresenceEvidence(int(found["run_id"]), int(found["scheduled_days"]), bool(found["has_punch_records"]),
+                            {int(t): int(a) for t, a in found["attended_days"].items()}, found.get("computed_at"),
+                            without)
 
 
 def load_inspection(session: Session, cls: TrainingClass) -> InspectionEvidence:
