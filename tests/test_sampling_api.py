@@ -32,6 +32,7 @@ def ctx(engine: Engine):  # type: ignore[no-untyped-def]
     return client, s, pop
 
 
+@pytest.mark.postgres
 def test_api_flow_roles_and_isolation(ctx) -> None:  # type: ignore[no-untyped-def]
     client, s, pop = ctx
     insp = {"X-API-Key": s.inspector_key}

@@ -24,7 +24,8 @@ LABELS: dict[str, dict[str, str]] = {
         "upper_rate": "不合格率上限", "bound_def": "D_U = max{D : P(X ≤ x | N, D, n) > α}（超几何分布，精确计算）",
         "disputed": "检查员意见不一致的课次", "saved": "已保存", "back": "返回", "report": "报告",
         "generated": "生成时间", "closed_at": "结束时间", "presence": "考勤情况", "enrolled": "在册人数",
-        "language": "English", "verdict_saved": "结论已保存（追加记录，不覆盖之前的结论）",
+        "language": "English", "n_raised": "方案 n = %s；按周分层后为保证任意分布的不合格课次仍以规定置信度被发现而增加",
+        "worst_case": "分层设计下最不利情形的接收概率", "verdict_saved": "结论已保存（追加记录，不覆盖之前的结论）",
     },
     "en": {
         "title": "Video sampling inspection", "report_title": "Class video sampling inspection report",
@@ -50,7 +51,8 @@ LABELS: dict[str, dict[str, str]] = {
         "upper_rate": "Upper bound rate", "bound_def": "D_U = max{D : P(X <= x | N, D, n) > alpha} (hypergeometric, exact)",
         "disputed": "Sessions where inspectors disagree", "saved": "saved", "back": "Back", "report": "Report",
         "generated": "Generated", "closed_at": "Closed", "presence": "Presence", "enrolled": "Enrolled",
-        "language": "中文", "verdict_saved": "Verdict saved (appended; earlier verdicts are kept)",
+        "language": "中文", "n_raised": "plan n = %s, raised so that the week-stratified draw keeps the confidence for any spread of bad sessions",
+        "worst_case": "worst-case acceptance probability of the stratified design", "verdict_saved": "Verdict saved (appended; earlier verdicts are kept)",
     },
 }
 
