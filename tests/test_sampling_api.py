@@ -103,3 +103,7 @@ def test_inspector_pages_need_a_session_and_serve_ranges(ctx, tmp_path) -> None:
     assert ok.status_code == 200 and "结论已保存" in ok.text
     ev = client.post(f"/inspector/inspections/{iid}/evaluate", data={"csrf": csrf})
     assert 'data-decision="fail"' in ev.text
+    assert "培训班视频抽样检查报告" in client.get(f"/inspector/inspections/{iid}/report.html").text
+    x = client.get(f"/inspector/inspections/{iid}/report.xlsx?lang=en")
+    assert load_workbook(io.BytesIO(x.content)).worksheets[0]["A1"].value == "Class video sampling inspection report"
+    assert client.get("/inspector/inspections/999/report.xlsx").status_code == 404

@@ -198,20 +198,19 @@ def clip(session: DbSession, who: Signed, item_id: int) -> FileResponse:
     return FileResponse(item.clip_path, media_type="video/webm", headers={"Cache-Control": "private, no-store"})
 
 
-@router.get("/inspections/{inspection_id}/report.html")
-def report_html(request: Request, session: DbSession, who: Signed, inspection_id: int) -> HTMLResponse:
+def _report_data(request: Request, session: Session, inspection_id: int) -> dict[str, object]:
     try:
-        data = report.report_data(session, inspection_id, _lang(request))
+        return report.report_data(session, inspection_id, _lang(request))
     except svc.NotFound:
         raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
-    return HTMLResponse(render("report.html", **data))
+
+
+@router.get("/inspections/{inspection_id}/report.html")
+def report_html(request: Request, session: DbSession, who: Signed, inspection_id: int) -> HTMLResponse:
+    return HTMLResponse(render("report.html", **_report_data(request, session, inspection_id)))
 
 
 @router.get("/inspections/{inspection_id}/report.xlsx")
 def report_xlsx(request: Request, session: DbSession, who: Signed, inspection_id: int) -> Response:
-    try:
-        data = report.report_data(session, inspection_id, _lang(request))
-    except svc.NotFound:
-        raise HTTPException(status.HTTP_404_NOT_FOUND, "not found") from None
-    return Response(report.xlsx_bytes(data), media_type=report.XLSX_TYPE,
+    return Response(report.xlsx_bytes(_report_data(request, session, inspection_id)), media_type=report.XLSX_TYPE,
                     headers={"Content-Disposition": f'attachment; filename="inspection-{inspection_id}.xlsx"'})
