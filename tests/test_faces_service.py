@@ -181,3 +181,19 @@ def test_background_verifier_in_the_api_process(engine: Engine) -> None:
         assert outcome == "verified"
     finally:
         verifier.stop()
+
+
+def test_limit_batches_and_unreadable_photos(engine: Engine) -> None:
+    settings = _settings()
+    settings = settings.model_copy(update={"faces": settings.faces.model_copy(update={"batch_size": 2})})
+    w = World(engine, ["obama"])
+    for k in range(5):
+        w.add_photo(w.pin["obama"], b"\xff\xd8\xff" + bytes([k]) * 20, T0.replace(minute=k), with_punch=False)
+    first = svc.verify_pending(engine, settings, limit=3, workers=0)
+    assert first.processed == 3 and first.errors == 3 and first.outcomes == {}
+    rest = svc.verify_pending(engine, settings, workers=0)
+    assert rest.processed == 2
+    with session_scope(engine) as s:
+        jobs = s.scalars(select(FaceJob)).all()
+        assert len(jobs) == 5 and {j.status for j in jobs} == {"error"}
+        assert all("truncated" in (j.reason or "") for j in jobs)

@@ -14,7 +14,7 @@ import logging
 import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import Executor, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -157,8 +157,13 @@ def make_pool(workers: int, max_tasks_per_child: int) -> ProcessPoolExecutor:
 class _Inline(Executor):
     """workers=0: analyse in this process (tests, tiny batches)."""
 
-    def map(self, fn, *iterables, timeout=None, chunksize=1):  # type: ignore[no-untyped-def, override]
-        return map(fn, *iterables)
+    def submit(self, fn, /, *args, **kwargs):  # type: ignore[no-untyped-def, override]
+        fut: Future = Future()
+        try:
+            fut.set_result(fn(*args, **kwargs))
+        except BaseException as exc:  # noqa: BLE001  (delivered through the future, as a pool would)
+            fut.set_exception(exc)
+        return fut
 
 
 @dataclass
@@ -189,21 +194,31 @@ def verify_pending(engine: Engine, settings: Settings, limit: int | None = None,
     own_pool = executor is None
     pool: Executor = executor or (_Inline() if n_workers == 0 else make_pool(n_workers, f.max_tasks_per_child))
     params = face_params(settings)
+    def claim_and_submit(size: int) -> tuple[list[repo.PhotoTask], list[Future], int] | None:
+        with session_scope(engine, immediate=True) as session:
+            claimed = repo.claim_pending(session, size, f.job_lease_minutes)
+        if not claimed:
+            return None
+        with session_scope(engine) as session:
+            tasks = repo.load_photos(session, claimed)
+        return tasks, [pool.submit(_analyse_task, (t.photo_id, t.image, params)) for t in tasks], len(claimed)
+
+    def next_size() -> int:
+        return f.batch_size if limit is None else min(f.batch_size, limit - stats.processed)
+
     try:
         with session_scope(engine) as session:
             stats.linked = repo.link_unmatched(session, f.punch_match_seconds)
-        while limit is None or stats.processed < limit:
-            size = f.batch_size if limit is None else min(f.batch_size, limit - stats.processed)
-            with session_scope(engine, immediate=True) as session:
-                claimed = repo.claim_pending(session, size, f.job_lease_minutes)
-            if not claimed:
-                break
-            with session_scope(engine) as session:
-                tasks = repo.load_photos(session, claimed)
-            analysed = list(pool.map(_analyse_task, [(t.photo_id, t.image, params) for t in tasks], chunksize=1))
+        # two batches in flight at most: the workers analyse the next one while this process records
+        # the current one (recording needs the database, so it stays here, one writer)
+        in_flight = claim_and_submit(next_size()) if next_size() > 0 else None
+        while in_flight is not None:
+            tasks, futures, n = in_flight
+            stats.processed += n
+            in_flight = claim_and_submit(next_size()) if next_size() > 0 else None
+            analysed = [fut.result() for fut in futures]
             with session_scope(engine, immediate=True) as session:
                 _record_batch(session, settings, params, tasks, analysed, stats)
-            stats.processed += len(claimed)
             if on_batch:
                 with session_scope(engine) as session:
                     on_batch(stats.processed, repo.count_pending(session))
