@@ -6,8 +6,11 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 
+from punchaudit.api.app import create_app
+from punchaudit.api.auth import create_key
 from punchaudit.services import footage as footage_svc
 from punchaudit.services import presence as presence_svc
 from punchaudit.services import sampling as svc
@@ -53,4 +56,11 @@ def test_population_clips_prescreen_and_missing_footage(engine: Engine, tmp_path
         q = svc.queue(s, iid)
         assert q.items[0].presence == {"coverage": 0.0, "present": 0, "enrolled": 0, "run_version": 1}
         assert all(v.inspector == sources.SYSTEM_INSPECTOR for qi in q.items[1:] for v in qi.verdicts)
+        first_item = repo.items(s, iid)[0].id
         assert repo.items(s, iid)[0].clip_id is not None
+        key = create_key(s, "insp", "inspector")
+    client = TestClient(create_app(settings, engine))
+    client.post("/inspector/login", data={"key": key})
+    page = client.get(f"/inspector/inspections/{iid}").text
+    assert "打卡覆盖率 0%" in page and "人脸预筛" in page and page.count("<video") == 1
+    assert client.get(f"/inspector/clips/{first_item}").headers["content-type"] == "video/webm"

@@ -149,7 +149,7 @@ def get_queue(inspection_id: int, session: DbSession, who: InspectorOrAdmin) -> 
             "id": qi.item.id, "session_key": qi.item.session_key, "day": qi.item.day, "session_index": qi.item.session_index,
             "stratum": qi.item.stratum, "window_start_utc": qi.item.window_start_utc,
             "window_end_utc": qi.item.window_end_utc, "clip_url": f"/inspector/clips/{qi.item.id}" if qi.item.clip_path else None,
-            "clip_problem": qi.item.clip_problem, "prescreen": qi.prescreen,
+            "clip_problem": qi.item.clip_problem, "prescreen": qi.prescreen, "presence": qi.presence,
             "verdicts": [{"id": v.id, "inspector": v.inspector, "at": v.at, "held_as_declared": v.held_as_declared,
                           "head_count": v.head_count, "footage_problem": v.footage_problem, "notes": v.notes}
                          for v in qi.verdicts],
