@@ -112,7 +112,10 @@ def _cert_lines(t: TraineeEvidence, rates: Rates) -> list[Line]:
 def evaluate_class(ev: ClassEvidence, rates: Rates) -> ClassResult:
     """Every trainee's lines and the class-level verdicts (payability, employment rate)."""
     blocked = rules.payability(ev.has_punch_records, ev.inspection_decision) if ev.kind != "certification" else None
-    from_schedule = not ev.has_punch_records and ev.inspection_decision == "pass" and ev.kind != "certification"
+    # without complete punch records the declared days are the verified days plus the days without
+    # records; they are paid only once the inspection passed, otherwise shown as refused
+    declared = not ev.has_punch_records and ev.kind != "certification"
+    from_schedule = declared and ev.inspection_decision == "pass"
     passed = sum(1 for t in ev.trainees if t.passed)
     employed = sum(1 for t in ev.trainees if t.passed and rules.qualifying_employment(t.contract_months, rates))
     rate = rules.employment_rate(passed, employed)
@@ -124,7 +127,7 @@ def evaluate_class(ev: ClassEvidence, rates: Rates) -> ClassResult:
         if not met:
             class_reasons.append(R.GENERAL_CAP)
     for t in ev.trainees:
-        if from_schedule:
+        if declared:
             missing = ev.scheduled_days if ev.days_without_records is None else ev.days_without_records
             days, day_reasons = rules.inspected_days(t.attended_days, missing, ev.scheduled_days), []
         else:

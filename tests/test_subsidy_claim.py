@@ -126,3 +126,11 @@ def test_inspection_pass_credits_only_days_without_records() -> None:
     result = evaluate_class(ev, RATES)
     assert [line.days for line in result.lines] == [15, 20]
     assert [line.amount_fen for line in result.lines] == [200000, 250000]
+
+
+def test_a_refused_class_shows_what_was_refused() -> None:
+    ev = ClassEvidence(1, "project", 20, False, inspection_decision="fail", days_without_records=20,
+                       trainees=(TraineeEvidence(1, 0, contract_months=12),))
+    [line] = evaluate_class(ev, RATES).lines
+    assert (line.days, line.base_fen, line.amount_fen) == (20, 250000, 0)
+    assert [r.code for r in line.reasons] == ["inspection_failed"]
