@@ -76,6 +76,8 @@ def test_register_a_site_end_to_end(cli: CliRunner, engine: Engine) -> None:
 
     run(cli, "class", "add", "PC-2026-01", "育婴员初级班", "--institution", "PC-JX01", "--site", "PC-S1",
         "--start", "2026-03-02", "--end", "2026-03-20", "--occupation", "育婴员")
+    assert "2026-03-27" in run(cli, "class", "set", "PC-2026-01", "--end", "2026-03-27")
+    assert "ends before" in run(cli, "class", "set", "PC-2026-01", "--start", "2026-03-28", code=1)
     out = run(cli, "trainee", "enroll", "PC-2026-01", "12", "--name", "刘一", stdin=PERSON + "\n")
     assert "PIN 12" in out and PERSON not in out
     roster = run(cli, "trainee", "list", "--class", "PC-2026-01")

@@ -46,3 +46,17 @@ def list_(
         page = people.list_classes(session, None, institution_id=inst_id, active_on=day(active_on), limit=limit)
         table("classes", ["id", "code", "name", "kind", "institution", "site", "start", "end"],
               ((r.id, r.code, r.name, r.kind, r.institution_id, r.site_id, r.start_date, r.end_date) for r in page.items))
+
+
+@app.command("set")
+def set_(
+    code: str = typer.Argument(..., help="Class code"),
+    name: str = typer.Option(None, "--name", help="New class name"),
+    start: datetime = typer.Option(None, "--start", formats=DATE_FORMATS, help="New first training day"),
+    end: datetime = typer.Option(None, "--end", formats=DATE_FORMATS, help="New last training day"),
+) -> None:
+    """Rename a class or move its dates (refused if an enrolled trainee would sit in two classes)."""
+    with registry_session() as session:
+        cls = people.class_by_code(session, None, code)
+        row = people.update_class(session, None, cls.id, name=name, start_date=day(start), end_date=day(end))
+        console.print(f"class {row.code}: {row.name}, {row.start_date} to {row.end_date}")
