@@ -95,9 +95,10 @@ def retention_sweep(ctx: JobContext) -> dict[str, Any]:
 
 
 def integrity_verify(ctx: JobContext) -> dict[str, Any]:
-    """Re-hash tonight's share of footage, walk the audit chain against the last exported head, and
-    export the new head."""
+    """Extend retain-until dates to lengthened classes, re-hash tonight's share of footage, walk the
+    audit chain against the last exported head, and export the new head."""
     store = footage_svc.store_for(ctx.settings)
+    extended = footage_svc.refresh_retention(ctx.engine, ctx.settings, now=ctx.now)
     result = footage_svc.verify(ctx.engine, ctx.settings, store, now=ctx.now)
     head_file = Path(ctx.settings.footage.audit_head_file)
     with ctx.engine.connect() as conn:
@@ -107,7 +108,7 @@ def integrity_verify(ctx: JobContext) -> dict[str, Any]:
             audit.export_head(conn, head_file, now=ctx.now)
     if not chain.ok:
         log.error("audit chain verification failed", extra={"problems": chain.problems[:5]})
-    return {"checked": result.checked, "ok": result.ok, "missing": len(result.missing), "altered": len(result.altered),
+    return {"retain_until_extended": extended, "checked": result.checked, "ok": result.ok, "missing": len(result.missing), "altered": len(result.altered),
             "restored": len(result.restored), "audit_entries": chain.entries, "audit_ok": chain.ok,
             "audit_problems": chain.problems[:5]}
 

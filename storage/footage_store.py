@@ -31,6 +31,7 @@ class FootageStore(Protocol):
     def stat(self, key: str) -> StoredObject | None: ...
     def exists(self, key: str) -> bool: ...
     def delete(self, key: str) -> bool: ...
+    def delete_many(self, keys: list[str]) -> list[bool | OSError]: ...
     def iter(self, prefix: str = "") -> Iterator[StoredObject]: ...
     def local_path(self, key: str) -> Path | None: ...
     def free_bytes(self) -> int | None: ...
@@ -94,6 +95,26 @@ class LocalFolderStore:
         except FileNotFoundError:
             return False
         return True
+
+    def delete_many(self, keys: list[str]) -> list[bool | OSError]:
+        """Delete many files: True removed, False already gone, or the error. Keys are checked with
+        string tests and joined without pathlib, since the sweep may remove hundreds of thousands."""
+        root = str(self.root) + os.sep
+        out: list[bool | OSError] = []
+        unlink = os.unlink
+        for key in keys:
+            try:
+                if key.startswith("/") or "\\" in key or "//" in key or "/../" in f"/{key}/" or "/./" in f"/{key}/":
+                    key = normalize_key(key)
+                unlink(root + key)
+                out.append(True)
+            except FileNotFoundError:
+                out.append(False)
+            except OSError as exc:
+                out.append(exc)
+            except InvalidKey as exc:
+                out.append(OSError(str(exc)))
+        return out
 
     def iter(self, prefix: str = "") -> Iterator[StoredObject]:
         base = self.root / normalize_key(prefix) if prefix else self.root

@@ -14,14 +14,13 @@
 """
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, select, update
+from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, null, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import audit
@@ -57,27 +56,40 @@ def _overlaps_class() -> ColumnElement[bool]:
     return and_(C.c.site_id == F.c.site_id, C.c.start_date <= F.c.last_day, C.c.end_date >= F.c.first_day)
 
 
-def _active_hold_on_footage() -> Any:
-    return exists().where(H.c.footage_id == F.c.id, H.c.released_at.is_(None))
+def _in_ranges(ranges: Sequence[Any]) -> ColumnElement[bool] | None:
+    """Footage at one of these (site, first day, last day) class ranges, as literal conditions."""
+    if not ranges:
+        return None
+    return or_(*[and_(F.c.site_id == r.site_id, F.c.last_day >= r.start_date, F.c.first_day <= r.end_date)
+                 for r in ranges])
 
 
-def _active_hold_on_class() -> Any:
-    return exists(select(literal(1)).select_from(H.join(C, H.c.class_id == C.c.id))
-                  .where(H.c.released_at.is_(None), _overlaps_class()))
-
-
-def expired_unheld(today: date, retention_days: int) -> ColumnElement[bool]:
-    """The whole deletion rule as one SQL condition on footage rows (kept through `retain_until`,
-    inclusive; expired from the day after)."""
+def expired_unheld(conn: Connection, today: date, retention_days: int) -> ColumnElement[bool]:
+    """The whole deletion rule as one SQL condition on footage rows: kept through `retain_until`
+    (inclusive) and through two years after the end of every class overlapping it, and never while
+    a hold covers it. The class and class-hold conditions are read in the caller's transaction and
+    inlined as literal ranges: only classes straddling the cutoff can protect a file whose own last
+    day is before it, and active class holds are few, so each row is tested against a handful of
+    ranges instead of running correlated subqueries a million times."""
     cutoff = today - timedelta(days=check_days(retention_days))
-    return and_(
-        F.c.deleted_at.is_(None),
-        F.c.retain_until < today,
-        F.c.last_day < cutoff,
-        ~exists().where(_overlaps_class(), C.c.end_date >= cutoff),
-        ~_active_hold_on_footage(),
-        ~_active_hold_on_class(),
-    )
+    protecting = conn.execute(select(C.c.site_id, C.c.start_date, C.c.end_date).where(
+        C.c.end_date >= cutoff, C.c.start_date < cutoff)).all()
+    held = conn.execute(select(C.c.site_id, C.c.start_date, C.c.end_date).select_from(
+        H.join(C, H.c.class_id == C.c.id)).where(H.c.released_at.is_(None))).all()
+    footage_holds = select(H.c.footage_id).where(H.c.footage_id.is_not(None), H.c.released_at.is_(None))
+    parts = [F.c.deleted_at.is_(None), F.c.retain_until < today, F.c.last_day < cutoff,
+             F.c.id.not_in(footage_holds)]
+    parts += [~c for c in (_in_ranges(protecting), _in_ranges(held)) if c is not None]
+    return and_(*parts)
+
+
+def _expired_by_date(conn: Connection, today: date, retention_days: int) -> ColumnElement[bool]:
+    cutoff = today - timedelta(days=check_days(retention_days))
+    protecting = conn.execute(select(C.c.site_id, C.c.start_date, C.c.end_date).where(
+        C.c.end_date >= cutoff, C.c.start_date < cutoff)).all()
+    parts = [F.c.deleted_at.is_(None), F.c.retain_until < today, F.c.last_day < cutoff]
+    cond = _in_ranges(protecting)
+    return and_(*parts, ~cond) if cond is not None else and_(*parts)
 
 
 def retain_until_for(conn: Connection, site_id: int, first_day: date, last_day: date, retention_days: int) -> date:
@@ -89,12 +101,15 @@ def retain_until_for(conn: Connection, site_id: int, first_day: date, last_day: 
     return base + timedelta(days=check_days(retention_days))
 
 
-def refresh_retain_until(conn: Connection, retention_days: int) -> int:
-    """Extend stored dates to the current classes and period (never shortens: only rows whose date
-    would grow are touched). One UPDATE per class; returns rows extended."""
+def refresh_retain_until(conn: Connection, retention_days: int, today: date) -> int:
+    """Extend stored dates to the current classes (a class created or lengthened after its footage
+    was registered). Never shortens: only rows whose date would grow are touched. Only classes whose
+    protection reaches today or later matter; one UPDATE each. Returns rows extended. The sweep does
+    not depend on this (it re-derives the rule from the classes); it keeps the shown dates right."""
     days = timedelta(days=check_days(retention_days))
     changed = 0
-    for cls in conn.execute(select(C.c.id, C.c.site_id, C.c.start_date, C.c.end_date)).all():
+    for cls in conn.execute(select(C.c.id, C.c.site_id, C.c.start_date, C.c.end_date)
+                            .where(C.c.end_date >= today - days)).all():
         target = cls.end_date + days
         changed += conn.execute(update(F).where(
             F.c.site_id == cls.site_id, F.c.first_day <= cls.end_date, F.c.last_day >= cls.start_date,
@@ -198,8 +213,8 @@ def active_holds(conn: Connection) -> list[Hold]:
 def check_clock(conn: Connection, now: datetime) -> None:
     """Fail closed: a clock earlier than something already recorded is not trusted to expire data."""
     now = now.replace(tzinfo=None)
-    newest = max(filter(None, [audit.newest_at(conn), conn.execute(select(func.max(F.c.registered_at))).scalar()]),
-                 default=None)
+    latest_registration = conn.execute(select(F.c.registered_at).order_by(F.c.id.desc()).limit(1)).scalar()
+    newest = max(filter(None, [audit.newest_at(conn), latest_registration]), default=None)
     if newest is not None and now < newest:
         raise ClockUntrusted(f"the clock reads {now:%Y-%m-%d %H:%M:%S} UTC, earlier than an entry already recorded "
                              f"({newest:%Y-%m-%d %H:%M:%S} UTC); refusing to delete anything until the clock is fixed")
@@ -229,81 +244,82 @@ class SweepResult:
     files_removed: int = 0
     files_already_gone: int = 0
     bytes_freed: int = 0
-    retain_until_extended: int = 0
     held_expired: int = 0
     errors: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
         return {"today": self.today.isoformat(), "deleted": self.deleted, "files_removed": self.files_removed,
                 "files_already_gone": self.files_already_gone, "bytes_freed": self.bytes_freed,
-                "retain_until_extended": self.retain_until_extended, "held_expired": self.held_expired,
-                "errors": self.errors[:20]}
+                "held_expired": self.held_expired, "errors": self.errors[:20]}
 
 
 def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, retention_days: int,
           actor: str = "retention-sweep", job_run_id: int | None = None, only_ids: Sequence[int] | None = None,
           audit_batch: int = 10_000) -> SweepResult:
-    """Delete expired, unheld footage. Three steps so that bytes are never removed for a row that is
-    not marked, and a crash leaves rows in `purging` that the next sweep finishes:
-    1. in one write transaction: check the clock, extend dates, mark eligible rows `purging`;
-    2. remove the files;
-    3. in one write transaction: record a deletion row each, audit entries, mark rows `deleted`."""
+    """Delete expired, unheld footage in two steps, so bytes are only ever removed for a deletion that
+    is already committed with its record and audit entry:
+    1. one write transaction: check the clock; mark every eligible row deleted (one UPDATE, the rule
+       evaluated inside the transaction, no stale list); add a deletion record each (pending:
+       file_existed NULL) and audit entries;
+    2. remove the files of every pending record (this run's, and any left by a run that crashed
+       between the steps), then record per file whether it was there."""
     now = now.replace(tzinfo=None)
     result = SweepResult(today)
-    cond = expired_unheld(today, retention_days)
-    if only_ids is not None:
-        cond = and_(cond, F.c.id.in_(list(only_ids)))
     with transaction(engine, immediate=True) as conn:
         check_clock(conn, now)
+        cond = expired_unheld(conn, today, retention_days)
+        if only_ids is not None:
+            cond = and_(cond, F.c.id.in_(list(only_ids)))
+        ids = sorted(r[0] for r in _raw(conn.execute(update(F).where(cond).values(status="deleted", deleted_at=now)
+                                                  .returning(F.c.id))))
+        if ids:
+            conn.execute(insert(D).from_select(
+                ["footage_id", "key", "sha256", "size", "retain_until", "deleted_at", "job_run_id", "file_existed"],
+                select(F.c.id, F.c.key, F.c.sha256, F.c.size, F.c.retain_until, F.c.deleted_at,
+                       literal(job_run_id, D.c.job_run_id.type), null())
+                .where(F.c.deleted_at == now, F.c.status == "deleted", ~exists().where(D.c.footage_id == F.c.id))))
+            audit.append_many(conn, [
+                (actor, "footage.deleted", f"footage:{part[0]}..{part[-1]}",
+                 {"count": len(part), "ids": part, "job_run_id": job_run_id, "today": today.isoformat()})
+                for part in (ids[i:i + audit_batch] for i in range(0, len(ids), audit_batch))], at=now)
         if only_ids is None:
-            result.retain_until_extended = refresh_retain_until(conn, retention_days)
-        rows = conn.execute(update(F).where(cond).values(status="purging")
-                            .returning(F.c.id, F.c.key, F.c.sha256, F.c.size)).all()
-        result.held_expired = conn.execute(select(func.count()).select_from(F).where(
-            F.c.deleted_at.is_(None), F.c.status != "purging", F.c.retain_until < today,
-            _active_hold_on_footage() | _active_hold_on_class())).scalar_one()
-    if not rows:
-        return result
-    gone: list[int] = []
-    failed: set[int] = set()
-    for row in rows:
-        try:
-            if store.delete(row.key):
-                result.files_removed += 1
-                result.bytes_freed += row.size
-            else:
-                gone.append(row.id)
-        except OSError as exc:  # left in `purging`; the next sweep retries
-            failed.add(row.id)
-            result.errors.append(f"footage {row.id}: {exc}")
-    done = [r for r in rows if r.id not in failed] if failed else rows
-    result.files_already_gone = len(gone)
-    _record_deletions(engine, done, gone, now=now, actor=actor, job_run_id=job_run_id, batch=audit_batch)
-    result.deleted = len(done)
+            result.held_expired = conn.execute(select(func.count()).select_from(F).where(
+                _expired_by_date(conn, today, retention_days))).scalar_one()
+    result.deleted = len(ids)
+    _remove_pending_files(engine, store, result, now=now)
     log.info("retention sweep", extra=result.as_dict())
     return result
 
 
-def _record_deletions(engine: Engine, rows: Sequence[Any], gone: list[int], *, now: datetime, actor: str,
-                      job_run_id: int | None, batch: int) -> None:
-    ids = [r.id for r in rows]
+def _raw(result: Any) -> list[tuple[Any, ...]]:
+    """Plain tuples straight from the DBAPI cursor: building SQLAlchemy rows for hundreds of
+    thousands of ids costs more than the query."""
+    cursor = result.cursor
+    return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
+
+
+def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResult, *, now: datetime) -> None:
+    with engine.connect() as conn:
+        pending = _raw(conn.execute(select(D.c.footage_id, D.c.key, D.c.size).where(D.c.file_existed.is_(None))))
+    if not pending:
+        return
+    outcomes = store.delete_many([p[1] for p in pending])
+    removed, gone, failed = [], [], []
+    for (footage_id, _key, size), outcome in zip(pending, outcomes):
+        if outcome is True:
+            removed.append(footage_id)
+            result.bytes_freed += size
+        elif outcome is False:
+            gone.append(footage_id)
+        else:  # stays pending; the next sweep retries
+            failed.append(footage_id)
+            result.errors.append(f"footage {footage_id}: {outcome}")
+    result.files_removed, result.files_already_gone = len(removed), len(gone)
+    majority, minority = (True, gone) if len(removed) >= len(gone) else (False, removed)
     with transaction(engine, immediate=True) as conn:
-        for i in range(0, len(ids), 30_000):
-            chunk = ids[i:i + 30_000]
-            conn.execute(insert(D).from_select(
-                ["footage_id", "key", "sha256", "size", "retain_until", "deleted_at", "job_run_id", "file_existed"],
-                select(F.c.id, F.c.key, F.c.sha256, F.c.size, F.c.retain_until, literal(now, F.c.deleted_at.type),
-                       literal(job_run_id, D.c.job_run_id.type), literal(True))
-                .where(F.c.id.in_(chunk), F.c.status == "purging")))
-            conn.execute(update(F).where(F.c.id.in_(chunk), F.c.status == "purging")
-                         .values(status="deleted", deleted_at=now))
-        for i in range(0, len(gone), 30_000):
-            conn.execute(update(D).where(D.c.footage_id.in_(gone[i:i + 30_000])).values(file_existed=False))
-        entries = []
-        for i in range(0, len(rows), batch):
-            part = rows[i:i + batch]
-            digest = hashlib.sha256("".join(f"{r.id}:{r.sha256}\n" for r in part).encode()).hexdigest()
-            entries.append((actor, "footage.deleted", f"footage:{part[0].id}..{part[-1].id}",
-                            {"count": len(part), "ids": [r.id for r in part], "records_sha256": digest,
-                             "job_run_id": job_run_id}))
-        audit.append_many(conn, entries, at=now)
+        base = and_(D.c.file_existed.is_(None), D.c.deleted_at <= now)
+        if failed:
+            base = and_(base, D.c.footage_id.not_in(failed))
+        conn.execute(update(D).where(base).values(file_existed=majority))
+        for i in range(0, len(minority), 30_000):
+            conn.execute(update(D).where(D.c.footage_id.in_(minority[i:i + 30_000])).values(file_existed=not majority))

@@ -6,7 +6,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, select, text, update
+from sqlalchemy import Engine, select, update
 
 from footage_testkit import make_world, settings_for, write_video
 from punchaudit import scheduler
@@ -135,15 +135,31 @@ def test_retention_is_only_extended(engine: Engine, world) -> None:  # type: ign
     with transaction(engine) as conn:
         conn.execute(update(TrainingClass).where(TrainingClass.id == ids["class"]).values(end_date=date(2024, 4, 8)))
     res = scheduler.run_job("retention_sweep", engine, settings, now=at_local_day(KEEP_THROUGH + timedelta(days=1)))
-    assert res.outcome["deleted"] == 0 and res.outcome["retain_until_extended"] == 2
+    assert res.outcome["deleted"] == 0
+    # the nightly integrity job brings the stored dates along
+    res = scheduler.run_job("integrity_verify", engine, settings, now=at_local_day(KEEP_THROUGH + timedelta(days=1)))
+    assert res.status == "ok" and res.outcome["retain_until_extended"] == 2
     assert sorted(_retains(engine)) == [date(2026, 4, 8), date(2026, 4, 8), date(2027, 1, 1)]
     with pytest.raises(retention.RetentionError, match="below the two-year minimum"):
-        retention.expired_unheld(date(2026, 1, 1), 700)
+        with engine.connect() as conn:
+            retention.expired_unheld(conn, date(2026, 1, 1), 700)
 
 
-def test_purging_rows_from_a_crash_are_finished(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+def test_files_left_by_a_crashed_sweep_are_removed_next_time(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
     ids, settings, store, fids = world
-    with transaction(engine) as conn:  # a sweep that died after marking
-        conn.execute(text("UPDATE footage SET status = 'purging' WHERE id = :i"), {"i": fids[0]})
-    res = svc.run_sweep(engine, settings, store, now=at_local_day(KEEP_THROUGH + timedelta(days=1)))
-    assert res.deleted == 3 and _statuses(engine)[fids[0]] == "deleted"
+    day = at_local_day(KEEP_THROUGH + timedelta(days=1))
+    # step 1 only, as if the process died before removing the files
+    with transaction(engine, immediate=True) as conn:
+        rows = conn.execute(update(Footage).where(retention.expired_unheld(conn, KEEP_THROUGH + timedelta(days=1), 730))
+                            .values(status="deleted", deleted_at=day).returning(Footage.id, Footage.key)).all()
+        for r in rows:
+            conn.execute(RetentionDeletion.__table__.insert().values(
+                footage_id=r.id, key=r.key, sha256="x" * 64, size=1, retain_until=KEEP_THROUGH, deleted_at=day))
+    assert all(store.exists(r.key) for r in rows) and len(rows) == 3
+    store.delete(rows[0].key)  # one vanished meanwhile
+    res = svc.run_sweep(engine, settings, store, now=day + timedelta(hours=1))
+    assert res.deleted == 0 and res.files_removed == 2 and res.files_already_gone == 1
+    assert not any(store.exists(r.key) for r in rows)
+    with engine.connect() as conn:
+        existed = dict(conn.execute(select(RetentionDeletion.footage_id, RetentionDeletion.file_existed)).all())
+    assert existed == {rows[0].id: False, rows[1].id: True, rows[2].id: True}

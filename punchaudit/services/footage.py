@@ -267,6 +267,13 @@ def check_disk(engine: Engine, settings: Settings, store: FootageStore, *, now: 
     return state
 
 
+def refresh_retention(engine: Engine, settings: Settings, *, now: datetime) -> int:
+    """Extend stored retain-until dates to classes created or lengthened since registration."""
+    with transaction(engine, immediate=True) as conn:
+        return retention.refresh_retain_until(conn, settings.footage.retention_days,
+                                              local_today(now, settings.scheduler.timezone))
+
+
 def run_sweep(engine: Engine, settings: Settings, store: FootageStore, *, now: datetime,
               job_run_id: int | None = None) -> retention.SweepResult:
     return retention.sweep(engine, store, now=utc_naive(now), today=local_today(now, settings.scheduler.timezone),

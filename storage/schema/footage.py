@@ -21,13 +21,12 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
-    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
 from storage.schema.base import Base, BigId, utcnow
 
-FOOTAGE_STATUSES = ("ok", "defective", "missing", "altered", "purging", "deleted")
+FOOTAGE_STATUSES = ("ok", "defective", "missing", "altered", "deleted")
 
 
 class Footage(Base):
@@ -99,7 +98,7 @@ class RetentionDeletion(Base):
     retain_until: Mapped[date] = mapped_column(Date)
     deleted_at: Mapped[datetime] = mapped_column(DateTime)
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
-    file_existed: Mapped[bool] = mapped_column(default=True)
+    file_existed: Mapped[bool | None] = mapped_column()  # None: bytes not removed yet (the next sweep retries)
 
 
 class FootageClip(Base):
@@ -157,11 +156,3 @@ class JobRun(Base):
     host: Mapped[str] = mapped_column(String(100))
     pid: Mapped[int] = mapped_column(Integer)
 
-
-# Partial index for the sweep: only rows that still have bytes are candidates.
-Index(
-    "ix_footage_live_retain",
-    Footage.retain_until,
-    sqlite_where=text("deleted_at IS NULL"),
-    postgresql_where=text("deleted_at IS NULL"),
-)

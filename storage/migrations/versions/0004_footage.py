@@ -82,7 +82,6 @@ def upgrade() -> None:
     sa.UniqueConstraint('key', name=op.f('uq_footage_key'))
     )
     with op.batch_alter_table('footage', schema=None) as batch_op:
-        batch_op.create_index('ix_footage_live_retain', ['retain_until'], unique=False, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.create_index(batch_op.f('ix_footage_sha256'), ['sha256'], unique=False)
         batch_op.create_index('ix_footage_site_day', ['site_id', 'first_day', 'last_day'], unique=False)
         batch_op.create_index('ix_footage_verified', ['last_verified_at'], unique=False)
@@ -140,7 +139,7 @@ def upgrade() -> None:
     sa.Column('retain_until', sa.Date(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(), nullable=False),
     sa.Column('job_run_id', sa.Integer(), nullable=True),
-    sa.Column('file_existed', sa.Boolean(), nullable=False),
+    sa.Column('file_existed', sa.Boolean(), nullable=True),
     sa.ForeignKeyConstraint(['footage_id'], ['footage.id'], name=op.f('fk_retention_deletion_footage_id_footage')),
     sa.ForeignKeyConstraint(['job_run_id'], ['job_run.id'], name=op.f('fk_retention_deletion_job_run_id_job_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_deletion')),
@@ -167,7 +166,6 @@ def downgrade() -> None:
         batch_op.drop_index('ix_footage_verified')
         batch_op.drop_index('ix_footage_site_day')
         batch_op.drop_index(batch_op.f('ix_footage_sha256'))
-        batch_op.drop_index('ix_footage_live_retain', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.drop_table('footage')
     op.drop_table('job_run')
