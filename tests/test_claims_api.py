@@ -56,10 +56,12 @@ def test_claim_lifecycle_over_http(engine: Engine) -> None:
     assert done.json()["state"] == "rejected"
     assert [e["actor"] for e in done.json()["events"]] == ["site:site", "site:site", "inspector:insp"]
 
-    pkg = client.get(f"/api/v1/claims/{cid}/package", headers=h["site"], params={"language": "zh"})
+    pkg = client.get(f"/api/v1/claims/{cid}/package", headers=h["site"], params={"language": "zh", "bank": "工行大同分行"})
     assert pkg.status_code == 200 and pkg.headers["content-type"].startswith("application/vnd.openxmlformats")
     wb = load_workbook(BytesIO(pkg.content))
     assert wb["附件2 申请表"]["A2"].value == "职业技能提升培训（取证）补贴资金申请表"
+    assert wb["附件2 申请表"]["B9"].value == "工行大同分行"
+    assert client.get(f"/api/v1/claims/{cid}/package", headers=h["other"]).status_code == 404
 
     assert client.get("/api/v1/claims/targets", headers=h["site"]).status_code == 403
     report = client.get("/api/v1/claims/targets", headers=h["inspector"], params={"year": 2023}).json()

@@ -49,3 +49,14 @@ def test_import_build_submit_approve_and_package(cli: CliRunner, engine: Engine,
     r = cli.invoke(app, ["claims", "targets", "--year", "2023", "--measure", "project"])
     assert r.exit_code == 0 and "平城区" in r.output and "400" in r.output
     assert cli.invoke(app, ["claims", "targets", "--year", "2025"]).exit_code == 1
+
+
+def test_package_with_bank_details(cli: CliRunner, engine: Engine, tmp_path: Path) -> None:
+    seed(engine)
+    assert cli.invoke(app, ["claims", "build", "C1"]).exit_code == 0
+    r = cli.invoke(app, ["claims", "package", "1", "--out", str(tmp_path), "--language", "zh", "--account-name",
+                         "大同示范培训学校", "--account-no", "6222000011112222", "--bank", "中国工商银行大同分行"])
+    assert r.exit_code == 0, r.output
+    ws = load_workbook(tmp_path / "claim_C1_v1_zh.xlsx")["附件2 申请表"]
+    assert (ws["B8"].value, ws["D8"].value, ws["B9"].value) == ("大同示范培训学校", "6222000011112222", "中国工商银行大同分行")
+    assert cli.invoke(app, ["claims", "package", "99", "--out", str(tmp_path)]).exit_code == 1

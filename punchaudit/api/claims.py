@@ -12,7 +12,7 @@ from pydantic import BaseModel, Field
 
 from punchaudit.api.auth import AnyRole, DbSession, InspectorOrAdmin, Principal, SiteOrAdmin
 from punchaudit.services import claims as svc
-from subsidy import targets
+from subsidy import forms, targets
 
 router = APIRouter(prefix="/api/v1/claims", tags=["claims"])
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,11 +88,18 @@ def get_claim(claim_id: int, principal: AnyRole, session: DbSession) -> dict[str
 
 @router.get("/{claim_id}/package")
 def package(claim_id: int, request: Request, principal: AnyRole, session: DbSession,
-            language: Literal["zh", "en"] | None = None) -> Response:
-    """The XLSX claim package (附件2 申请表, 附件3 人员名册, evidence summary)."""
+            language: Literal["zh", "en"] | None = None,
+            account_name: Annotated[str, Query(max_length=200)] = "",
+            account_no: Annotated[str, Query(max_length=64)] = "",
+            bank: Annotated[str, Query(max_length=200)] = "",
+            bank_code: Annotated[str, Query(max_length=64)] = "",
+            textbook: Annotated[str, Query(max_length=400)] = "") -> Response:
+    """The XLSX claim package (附件2 申请表, 附件3 人员名册, evidence summary); bank details and
+    textbooks, which the service does not hold, fill annex 2 when given."""
+    applicant = forms.Applicant(textbook, account_name, account_no, bank, bank_code)
     try:
         name, data = svc.package_bytes(session, request.app.state.settings, claim_id, scope=principal.scope(),
-                                       language=language)
+                                       language=language, applicant=applicant)
     except svc.NotFound as exc:
         raise _errors(exc) from None
     return Response(data, media_type=XLSX, headers={"Content-Disposition": f'attachment; filename="{name}"'})

@@ -12,7 +12,7 @@ from rich.table import Table
 from punchaudit.cli.common import console, engine, fail, settings
 from punchaudit.services import claims as svc
 from storage.db import session_scope
-from subsidy import targets
+from subsidy import forms, targets
 from subsidy.rules import format_yuan
 
 app = typer.Typer(help="Subsidy claims and claim packages (附件2 申请表, 附件3 人员名册).", no_args_is_help=True)
@@ -129,11 +129,18 @@ def reject(claim_id: int, by: str | None = BY, note: str | None = typer.Option(N
 
 @app.command("package")
 def package(claim_id: int, out: Path = typer.Option(Path("."), "--out", help="Folder for the XLSX"),
-            language: str | None = LANG) -> None:
-    """Write a claim version's XLSX package (附件2, 附件3, evidence summary)."""
+            language: str | None = LANG,
+            account_name: str = typer.Option("", "--account-name", help="附件2 账户名称"),
+            account_no: str = typer.Option("", "--account-no", help="附件2 账号"),
+            bank: str = typer.Option("", "--bank", help="附件2 开户银行"),
+            bank_code: str = typer.Option("", "--bank-code", help="附件2 开户行行号"),
+            textbook: str = typer.Option("", "--textbook", help="附件2 使用教材名称")) -> None:
+    """Write a claim version's XLSX package (附件2, 附件3, evidence summary); bank details and
+    textbooks, which the service does not hold, go into annex 2 when given."""
+    applicant = forms.Applicant(textbook, account_name, account_no, bank, bank_code)
     try:
         with session_scope(engine()) as s:
-            path = svc.write_package(s, settings(), claim_id, out, language=language)
+            path = svc.write_package(s, settings(), claim_id, out, language=language, applicant=applicant)
     except svc.NotFound as exc:
         raise fail(str(exc)) from None
     console.print(f"package written to {path}")

@@ -206,7 +206,7 @@ def detail(session: Session, claim_id: int, *, scope: int | None = None) -> dict
     return out
 
 
-def _package(session: Session, settings: Settings, claim: Claim, language: str) -> forms.Package:
+def _package(session: Session, claim: Claim, language: str, applicant: forms.Applicant | None) -> forms.Package:
     cls = session.get(TrainingClass, claim.class_id)
     inst = session.get(Institution, claim.institution_id)
     assert cls is not None and inst is not None
@@ -226,7 +226,7 @@ def _package(session: Session, settings: Settings, claim: Claim, language: str) 
                    for e in repo.events(session, claim.id))
     r = Rates.from_config(_RatesView(json.loads(claim.evidence)["rates"]))
     return forms.Package(inst.name, cls.code, cls.name, claim.kind, cls.occupation, cls.start_date, cls.end_date, r,
-                         roster, _evidence_rows(claim, cls, inst, language), events)
+                         roster, _evidence_rows(claim, cls, inst, language), events, applicant or forms.Applicant())
 
 
 class _RatesView:
@@ -280,17 +280,18 @@ def _evidence_rows(claim: Claim, cls: TrainingClass, inst: Institution, lang: st
 
 
 def package_bytes(session: Session, settings: Settings, claim_id: int, *, scope: int | None = None,
-                  language: str | None = None) -> tuple[str, bytes]:
-    """(file name, XLSX bytes) of the claim package in the settings' language unless given."""
+                  language: str | None = None, applicant: forms.Applicant | None = None) -> tuple[str, bytes]:
+    """(file name, XLSX bytes) of the claim package in the settings' language unless given. Bank
+    details and textbooks (annex 2 fields the service does not hold) are blank unless given."""
     claim = _claim(session, claim_id, scope)
     lang = language or settings.language
-    p = _package(session, settings, claim, lang)
+    p = _package(session, claim, lang, applicant)
     return f"claim_{p.class_code}_v{claim.version}_{lang}.xlsx", forms.workbook_bytes(p, lang)
 
 
 def write_package(session: Session, settings: Settings, claim_id: int, out_dir: Path, *,
-                  language: str | None = None) -> Path:
-    name, data = package_bytes(session, settings, claim_id, language=language)
+                  language: str | None = None, applicant: forms.Applicant | None = None) -> Path:
+    name, data = package_bytes(session, settings, claim_id, language=language, applicant=applicant)
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / name
     path.write_bytes(data)
