@@ -57,13 +57,27 @@ def test_enrol_upload_results_and_duplicates_by_role(engine: Engine, world: Worl
     # a proxy punch, verified in the background work the server would run
     from punchaudit.services.faces import verify_pending
 
-    world.add_photo(world.pin["obama"], punch_jpeg("biden2"), datetime(2026, 11, 25, 9, 0))
-    assert verify_pending(engine, settings, workers=0).outcomes == {"proxy_suspected": 1}
+    when = datetime(2026, 11, 25, 9, 0)
+    _, punch_id = world.add_photo(world.pin["obama"], punch_jpeg("obama2", 500), when)  # a punch (and a photo)
+    form = {"device": "DEV-A", "pin": world.pin["obama"], "local_time": (when.replace(second=30)).isoformat()}
+    jpeg = punch_jpeg("biden2")
+
+    def send(key: str, data: bytes, **changes: str):  # type: ignore[no-untyped-def]
+        return client.post("/api/v1/faces/punch-photos", headers=h[key], data={**form, **changes},
+                           files={"photo": ("p.jpg", data, "image/jpeg")})
+
+    assert send("site_b", jpeg).status_code == 404  # not its device
+    assert send("site_a", b"garbage").json()["detail"]["code"] == "unreadable"
+    sent = send("site_a", jpeg)
+    assert sent.status_code == 202 and sent.json()["punch_id"] == punch_id and not sent.json()["duplicate"]
+    assert send("site_a", jpeg).json() == {**sent.json(), "duplicate": True}
+    assert verify_pending(engine, settings, workers=0).outcomes == {"proxy_suspected": 1, "verified": 1}
     a = client.get("/api/v1/faces/verifications", headers=h["site_a"]).json()
-    assert [r["outcome"] for r in a] == ["proxy_suspected"] and a[0]["nearest_other_trainee_id"] == world.trainee["biden"]
+    assert [r["outcome"] for r in a] == ["proxy_suspected", "verified"]
+    assert a[0]["nearest_other_trainee_id"] == world.trainee["biden"] and a[0]["punch_id"] == punch_id
     assert client.get("/api/v1/faces/verifications", headers=h["site_b"]).json() == []
     assert client.get(f"/api/v1/faces/verifications?institution_id={world.institution_id}", headers=h["site_b"]).status_code == 404
-    assert client.get("/api/v1/faces/verifications/summary", headers=h["inspector"]).json() == {"proxy_suspected": 1, "pending": 0}
+    assert client.get("/api/v1/faces/verifications/summary", headers=h["inspector"]).json() == {"proxy_suspected": 1, "verified": 1, "pending": 0}
 
     assert client.get("/api/v1/faces/duplicates", headers=h["site_a"]).status_code == 403
     dups = client.get("/api/v1/faces/duplicates", headers=h["inspector"]).json()

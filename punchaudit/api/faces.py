@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, File, HTTPException, Query, Request, UploadFile, status
+from fastapi import APIRouter, File, Form, HTTPException, Query, Request, UploadFile, status
 from pydantic import BaseModel
 
 from attendance import faces as fc
@@ -98,6 +98,36 @@ def get_enrolment(trainee_id: int, principal: AnyRole, session: DbSession) -> En
         raise HTTPException(status.HTTP_404_NOT_FOUND, "the trainee has no face enrolment")
     return EnrolmentOut(trainee_id=trainee_id, enrolment_id=row.id, box_px=row.box_px, model=row.model,
                         created_at=row.created_at)
+
+
+class PhotoUploadOut(BaseModel):
+    photo_id: int
+    punch_id: int | None
+    duplicate: bool
+    status: str = "pending verification"
+
+
+@router.post("/punch-photos", response_model=PhotoUploadOut, status_code=status.HTTP_202_ACCEPTED)
+def upload_punch_photo(request: Request, principal: SiteOrAdmin, session: DbSession,
+                       device: Annotated[str, Form(max_length=64, description="serial of the device or app")],
+                       pin: Annotated[str, Form(max_length=32)],
+                       local_time: Annotated[datetime, Form(description="punch time, device-local, no zone")],
+                       photo: UploadFile = File(..., description="JPEG or PNG taken at the punch")) -> PhotoUploadOut:
+    """Store a punch photo for background verification (answers at once; the result appears later
+    under /verifications)."""
+    data = photo.file.read(MAX_PHOTO_BYTES + 1)
+    if len(data) > MAX_PHOTO_BYTES:
+        raise HTTPException(status.HTTP_413_REQUEST_ENTITY_TOO_LARGE, "photo larger than 10 MB")
+    try:
+        res = svc.store_uploaded_photo(session, request.app.state.settings, scope=principal.scope(),
+                                       device_serial=device, pin=pin, local_time=local_time.replace(tzinfo=None),
+                                       image=data)
+    except NotFound as exc:
+        raise _not_found(exc) from None
+    except fc.FaceError as exc:
+        raise HTTPException(422, {"code": exc.code, "message": str(exc)}) from None
+    session.commit()
+    return PhotoUploadOut(photo_id=res.photo_id, punch_id=res.punch_id, duplicate=res.duplicate)
 
 
 @router.get("/verifications", response_model=list[VerificationOut])

@@ -16,6 +16,7 @@ import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from punchaudit.services import registry_people as people
 from punchaudit.services.registry import Invalid, NotFound
 from storage import faces as repo
 from storage.db import session_scope
+from storage.schema.base import utcnow
 
 log = logging.getLogger("punchaudit.faces")
 
@@ -131,6 +133,44 @@ def _trainee_for_name(session: Session, key: bytes, stem: str, class_code: str |
     if trainee_id is None:
         raise NotFound(f"no trainee with PIN {stem} in class {class_code}")
     return int(trainee_id)
+
+
+# ------------------------------------------------------------------------------------- photo uploads
+
+@dataclass(frozen=True)
+class UploadedPhoto:
+    photo_id: int
+    punch_id: int | None
+    duplicate: bool  # the same bytes from this device were stored before
+
+
+def store_uploaded_photo(session: Session, settings: Settings, *, scope: int | None, device_serial: str, pin: str,
+                         local_time: datetime, image: bytes) -> UploadedPhoto:
+    """Keep a punch photo uploaded outside the terminal protocols (an app punch-in, a site's export) for
+    background verification. Only checked for being a readable image here; the face work runs later."""
+    from sqlalchemy import select
+
+    from punchaudit.services.terminals import store_photo
+    from storage.schema.core import Device, Site
+
+    row = session.execute(select(Device.id, Site.institution_id).join(Site, Site.id == Device.site_id)
+                          .where(Device.serial == device_serial)).first()
+    if row is None or (scope is not None and row[1] != scope):
+        raise NotFound(f"device {device_serial} not found")
+    fc.load_image(image)  # refuse what can never be verified now, not later in the background
+    existing = _photo_id(session, row[0], hashlib.sha256(image).hexdigest())
+    punch_id = repo.match_punch(session, row[0], pin, local_time, settings.faces.punch_match_seconds)
+    photo_id = store_photo(session.connection(), row[0], None, image, pin=pin, local_time=local_time,
+                           file_name="upload", punch_id=punch_id, received_at=utcnow())
+    return UploadedPhoto(int(photo_id), punch_id, existing is not None)
+
+
+def _photo_id(session: Session, device_id: int, sha256: str) -> int | None:
+    from sqlalchemy import select
+
+    from storage.schema.core import PunchPhoto
+
+    return session.scalar(select(PunchPhoto.id).where(PunchPhoto.device_id == device_id, PunchPhoto.sha256 == sha256))
 
 
 # -------------------------------------------------------------------------------------- verification
