@@ -102,7 +102,7 @@ def load(session: Session, scope: int | None, model: type[T], what: str, key: in
     return row
 
 
-def _exists(session: Session, stmt: Select[Any]) -> bool:
+def any_row(session: Session, stmt: Select[Any]) -> bool:
     return session.scalar(select(func.count()).select_from(stmt.subquery())) > 0
 
 
@@ -114,7 +114,7 @@ def create_institution(session: Session, scope: int | None, code: str, name: str
     if scope is not None:
         raise NotFound("institution not found")
     code = check_text(code, "institution code", 64)
-    if _exists(session, select(Institution.id).where(Institution.code == code)):
+    if any_row(session, select(Institution.id).where(Institution.code == code)):
         raise Conflict(f"institution {code} already exists")
     row = Institution(code=code, name=check_text(name, "institution name", 200), district=district, credit_code=credit_code)
     session.add(row)
@@ -140,7 +140,7 @@ def list_institutions(session: Session, scope: int | None, limit: int = 100, off
 
 def update_institution(session: Session, scope: int | None, institution_id: int, **changes: Any) -> Institution:
     """Change name, district or credit code (the code is the stable reference and stays)."""
-    return _apply(session, get_institution(session, scope, institution_id), changes,
+    return apply_changes(session, get_institution(session, scope, institution_id), changes,
                   {"name": lambda v: check_text(v, "institution name", 200), "district": None, "credit_code": None})
 
 
@@ -151,7 +151,7 @@ def create_site(session: Session, scope: int | None, institution_id: int, code: 
     """A training venue of an institution. A site key may add venues to its own institution only."""
     institution = get_institution(session, scope, institution_id)
     code = check_text(code, "site code", 64)
-    if _exists(session, select(Site.id).where(Site.code == code)):
+    if any_row(session, select(Site.id).where(Site.code == code)):
         raise Conflict(f"site {code} already exists")
     row = Site(institution_id=institution.id, code=code, name=check_text(name, "site name", 200),
                address=address, timezone=check_timezone(timezone))
@@ -180,11 +180,11 @@ def list_sites(session: Session, scope: int | None, *, institution_id: int | Non
 
 
 def update_site(session: Session, scope: int | None, site_id: int, **changes: Any) -> Site:
-    return _apply(session, get_site(session, scope, site_id), changes,
+    return apply_changes(session, get_site(session, scope, site_id), changes,
                   {"name": lambda v: check_text(v, "site name", 200), "address": None, "timezone": check_timezone})
 
 
-def _apply(session: Session, row: T, changes: dict[str, Any], allowed: dict[str, Any]) -> T:
+def apply_changes(session: Session, row: T, changes: dict[str, Any], allowed: dict[str, Any]) -> T:
     """Set the given fields (None values are skipped), each through its validator, and flush."""
     for key, value in changes.items():
         if key not in allowed:

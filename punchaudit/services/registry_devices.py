@@ -18,7 +18,7 @@ from punchaudit.services.registry import (
     Conflict,
     Invalid,
     Page,
-    _exists,
+    any_row,
     check_text,
     check_timezone,
     get_site,
@@ -72,7 +72,7 @@ def create_device(session: Session, scope: int | None, serial: str, vendor: str,
     serial = check_text(serial, "serial number", 64)
     if vendor not in VENDORS:
         raise Invalid(f"vendor must be one of {', '.join(VENDORS)}")
-    if _exists(session, select(Device.id).where(Device.serial == serial)):
+    if any_row(session, select(Device.id).where(Device.serial == serial)):
         raise Conflict(f"a device with serial {serial} is already registered")
     row = Device(serial=serial, vendor=vendor, site_id=site.id, timezone=check_timezone(timezone), enabled=enabled,
                  token_hash=_check_token(token) if token else None, ip_allowlist=parse_allowlist(ip_allowlist))

@@ -24,8 +24,8 @@ from punchaudit.services.registry import (
     Invalid,
     NotFound,
     Page,
-    _apply,
-    _exists,
+    any_row,
+    apply_changes,
     check_text,
     get_institution,
     get_site,
@@ -76,7 +76,7 @@ def register_trainee(session: Session, scope: int | None, secret_key: bytes, nam
 def _trainee_visible(session: Session, scope: int | None, trainee: Trainee) -> bool:
     if scope is None:
         return True
-    return _exists(session, select(Enrollment.id).join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+    return any_row(session, select(Enrollment.id).join(TrainingClass, TrainingClass.id == Enrollment.class_id)
                    .where(Enrollment.trainee_id == trainee.id, TrainingClass.institution_id == scope))
 
 
@@ -110,7 +110,7 @@ def list_trainees(session: Session, scope: int | None, *, class_id: int | None =
 
 def update_trainee(session: Session, scope: int | None, trainee_id: int, **changes: Any) -> Trainee:
     """Correct name, phone or target group. The ID number cannot change: register the person again."""
-    return _apply(session, get_trainee(session, scope, trainee_id), changes,
+    return apply_changes(session, get_trainee(session, scope, trainee_id), changes,
                   {"name": lambda v: check_text(v, "name", 100), "phone": None, "target_group": None})
 
 
@@ -129,7 +129,7 @@ def create_class(session: Session, scope: int | None, institution_id: int, site_
         raise Invalid(f"kind must be one of {', '.join(KINDS)}")
     if end_date < start_date:
         raise Invalid("the class ends before it starts")
-    if _exists(session, select(TrainingClass.id).where(TrainingClass.code == code)):
+    if any_row(session, select(TrainingClass.id).where(TrainingClass.code == code)):
         raise Conflict(f"class {code} already exists")
     row = TrainingClass(code=code, institution_id=institution.id, site_id=site.id, name=check_text(name, "class name", 200),
                         kind=kind, occupation=occupation, level=level, start_date=start_date, end_date=end_date)
@@ -202,7 +202,7 @@ def update_class(session: Session, scope: int | None, class_id: int, *, name: st
             session.execute(select(Trainee.id).where(Trainee.id == enrolment.trainee_id).with_for_update())
             _check_clashes(session, scope, cls, enrolment.trainee_id, enrolment.pin, start, end)
         log.info("class dates changed", extra={"class_id": cls.id, "start_date": str(start), "end_date": str(end)})
-    return _apply(session, cls, {"name": name, "occupation": occupation, "level": level, "start_date": start,
+    return apply_changes(session, cls, {"name": name, "occupation": occupation, "level": level, "start_date": start,
                                  "end_date": end},
                   {"name": lambda v: check_text(v, "class name", 200), "occupation": None, "level": None,
                    "start_date": None, "end_date": None})
@@ -224,9 +224,9 @@ def enroll(session: Session, scope: int | None, secret_key: bytes, class_id: int
     trainee = _resolve_trainee(session, scope, secret_key, trainee_id, resident_id, name)
     # One enrolment at a time per person: PostgreSQL locks the trainee row; SQLite has one writer anyway.
     session.execute(select(Trainee.id).where(Trainee.id == trainee.id).with_for_update())
-    if _exists(session, select(Enrollment.id).where(Enrollment.class_id == cls.id, Enrollment.trainee_id == trainee.id)):
+    if any_row(session, select(Enrollment.id).where(Enrollment.class_id == cls.id, Enrollment.trainee_id == trainee.id)):
         raise Conflict(f"trainee {trainee.id} is already enrolled in class {cls.code}")
-    if _exists(session, select(Enrollment.id).where(Enrollment.class_id == cls.id, Enrollment.pin == pin)):
+    if any_row(session, select(Enrollment.id).where(Enrollment.class_id == cls.id, Enrollment.pin == pin)):
         raise Conflict(f"PIN {pin} is already used in class {cls.code}")
     _check_clashes(session, scope, cls, trainee.id, pin, cls.start_date, cls.end_date)
     row = Enrollment(class_id=cls.id, trainee_id=trainee.id, pin=pin)
