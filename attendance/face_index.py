@@ -150,11 +150,16 @@ def duplicate_pairs(encodings: np.ndarray, keys: np.ndarray, tolerance: float, *
     _, codes = np.unique(keys, return_inverse=True)
     limit = np.float32(tolerance * tolerance)
     out_i, out_j, out_d = [], [], []
+    bt = np.ascontiguousarray(b.T)
+    buffers: dict[tuple[int, int], np.ndarray] = {}  # reused: a fresh 64 MB block each time costs page faults
     for r0 in range(0, n, block):
         r1 = min(n, r0 + block)
         for c0 in range(r0, n, block):
             c1 = min(n, c0 + block)
-            d2 = a[r0:r1] @ b[c0:c1].T
+            d2 = buffers.get((r1 - r0, c1 - c0))
+            if d2 is None:
+                d2 = buffers.setdefault((r1 - r0, c1 - c0), np.empty((r1 - r0, c1 - c0), np.float32))
+            np.matmul(a[r0:r1], bt[:, c0:c1], out=d2)
             rows, cols = np.nonzero(d2 <= limit)
             rows += r0
             cols += c0
