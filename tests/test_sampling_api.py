@@ -41,6 +41,11 @@ def test_api_flow_roles_and_isolation(ctx) -> None:  # type: ignore[no-untyped-d
     assert client.post("/api/v1/sampling/plan", json=body, headers={"X-API-Key": s.site_key}).status_code == 403
     r = client.post("/api/v1/sampling/plan", json=body, headers=insp)
     assert r.status_code == 200 and r.json()["plan"]["population"] == 40
+    iso = client.post("/api/v1/sampling/plan", json={**body, "method": "iso2859"}, headers=insp).json()["plan"]
+    assert (iso["sample_size"], iso["acceptance"], iso["conventions"]["code_letter"]) == (5, 0, "D")  # 26-50 -> D, 2.5 -> C
+    bad = client.post("/api/v1/sampling/plan", json={**body, "confidence": "ninety"}, headers=insp)
+    assert bad.status_code == 422 and "decimals" in bad.text
+    assert client.post("/api/v1/sampling/plan", json={**body, "class_code": "NOPE"}, headers=insp).status_code == 404
     r = client.post("/api/v1/sampling/inspections", json=body, headers=insp)
     assert r.status_code == 201, r.text
     iid = r.json()["id"]

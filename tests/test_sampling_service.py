@@ -3,6 +3,7 @@ reproducible draw, append-only verdicts, switching state."""
 from __future__ import annotations
 
 import json
+from fractions import Fraction
 
 import pytest
 from sqlalchemy import Engine, select, text
@@ -11,6 +12,7 @@ from sqlalchemy.exc import DatabaseError
 from punchaudit.config import load_settings
 from punchaudit.services import sampling as svc
 from sampling.plan import hypergeometric_plan
+from sampling.switching import SwitchingState
 from storage import sampling as repo
 from storage.db import session_scope
 from storage.schema.sampling import SamplingItem
@@ -116,3 +118,19 @@ def test_reproducible_with_generated_seed_and_tamper_detection(world) -> None:  
         item.session_key = "2026-01-01/0"  # someone swaps a sampled session
         s.flush()
         assert not svc.redraw_matches(s, row.id)
+
+
+def test_iso_plans_are_drawn_as_printed_and_tightened_institutions_get_stricter_plans(world) -> None:  # type: ignore[no-untyped-def]
+    engine, seeded, class_id, pop = world
+    settings = load_settings()
+    with session_scope(engine) as s:
+        row = svc.open_inspection(s, settings, class_id, actor="t", population=pop, method="iso2859")
+        assert row.sample_size == 5 and json.loads(row.draw_json)["design"].startswith("simple random")
+        tightened = SwitchingState(severity="tightened")
+        repo.save_switching(s, seeded.institution_id, tightened, None)
+        plan, _, severity = svc.preview(s, settings, class_id, population=pop)
+        assert severity == "tightened" and plan.tolerable_rate == Fraction(1, 20)
+        assert plan.sample_size == hypergeometric_plan(40, tolerable_rate="0.05").sample_size
+        repo.save_switching(s, seeded.institution_id, SwitchingState(severity="discontinued"), None)
+        with pytest.raises(svc.Invalid, match="discontinued"):
+            svc.preview(s, settings, class_id, population=pop)

@@ -94,6 +94,9 @@ def plan_for(population_size: int, opts: PlanOptions, severity: str = "normal") 
         return make_plan(opts.method, population_size, **kwargs)
     except PlanError as exc:
         raise Invalid(str(exc)) from None
+    except (ValueError, ZeroDivisionError):
+        raise Invalid(f"confidence and tolerable rate must be decimals such as 0.95 and 0.10, "
+                      f"got {opts.confidence!r} and {opts.tolerable_rate!r}") from None
 
 
 @dataclass
@@ -112,7 +115,7 @@ def draw_sample(pop: Sequence[PopulationSession], plan: Plan, seed: str, window_
     if plan.census or plan.sample_size >= n_total:
         positions = [(i + 1, i + 1) for i in range(n_total)]
         info["design"] = "census"
-    elif stratify and plan.acceptance == 0 and plan.defects:
+    elif stratify and plan.method == "hypergeometric" and plan.acceptance == 0 and plan.defects:
         labels = sorted({p.stratum for p in pop})
         members = {lb: [i + 1 for i, p in enumerate(pop) if p.stratum == lb] for lb in labels}
         sizes = [len(members[lb]) for lb in labels]
