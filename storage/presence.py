@@ -8,6 +8,7 @@ expression per dialect), so no per-row datetime object is ever built.
 """
 from __future__ import annotations
 
+import gc
 import hashlib
 import io
 import json
@@ -17,8 +18,8 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Integer, and_, case, cast, exists, func, literal, or_, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import BigInteger, Connection, Integer, and_, case, cast, func, select
+from sqlalchemy.orm import Session
 
 from attendance.presence import PresenceResult, PunchArrays
 from attendance.rules import PresenceRule
@@ -101,78 +102,106 @@ class ClassInputs:
 
 
 def _utc_minute_expr(bind: Bind) -> Any:
+    """UTC minutes since the epoch as an integer, computed by the database (exact to the second)."""
     dialect = (bind.get_bind() if isinstance(bind, Session) else bind).dialect.name
     if dialect == "sqlite":
-        return cast(func.strftime("%s", Punch.utc_time), Integer) / 60
-    return func.floor(func.extract("epoch", Punch.utc_time) / 60)
+        seconds = func.round((func.julianday(Punch.utc_time) - 2440587.5) * 86400)
+        return cast(seconds, Integer) // 60
+    return cast(func.floor(func.extract("epoch", Punch.utc_time) / 60), BigInteger)
+
+
+def _lookup(keys: np.ndarray, values: np.ndarray, wanted: np.ndarray) -> np.ndarray:
+    """values[keys == w] for each w (keys unique); -1 where absent."""
+    if not len(keys):
+        return np.full(len(wanted), -1, np.int64)
+    order = np.argsort(keys)
+    at = np.minimum(np.searchsorted(keys[order], wanted), len(keys) - 1)
+    found = keys[order][at] == wanted
+    return np.where(found, values[order][at], -1)
 
 
 def load_inputs(bind: Bind, class_ids: Sequence[int], first: date, last: date) -> dict[int, ClassInputs]:
-    """Rosters and punches (UTC between the day before `first` and two days after `last`) of the
-    classes, converted to each class's site-local minutes. One query for enrolments, one for punches."""
+    """Rosters and punches (UTC between two days before `first` and three after `last`) of the
+    classes, converted to each class's site-local minutes.
+
+    The punch query joins only punch -> enrolment (by PIN) and filters by the terminals of the
+    classes' institutions; sites, institutions and face outcomes are mapped in numpy afterwards,
+    which keeps the per-row work in the database to two index lookups.
+    """
     ids = list(class_ids)
     if not ids:
         return {}
-    enrol = bind.execute(
-        select(Enrollment.class_id, Enrollment.trainee_id).where(Enrollment.class_id.in_(ids))
-        .order_by(Enrollment.class_id, Enrollment.id)
-    ).all()
-    tz_of = dict(bind.execute(select(TrainingClass.id, Site.timezone).join(Site, Site.id == TrainingClass.site_id)
-                              .where(TrainingClass.id.in_(ids))).all())
-    e_class = np.array([r[0] for r in enrol], np.int64)
-    e_trainee = np.array([r[1] for r in enrol], np.int64)
+    classes = bind.execute(select(TrainingClass.id, TrainingClass.site_id, TrainingClass.institution_id, Site.timezone)
+                           .join(Site, Site.id == TrainingClass.site_id).where(TrainingClass.id.in_(ids))).all()
+    tz_of = {r[0]: r[3] for r in classes}
+    c_ids = np.array([r[0] for r in classes], np.int64)
+    c_site, c_inst = np.array([r[1] for r in classes], np.int64), np.array([r[2] for r in classes], np.int64)
+    institutions = sorted({int(x) for x in c_inst})
+    devices = bind.execute(select(Device.id, Device.site_id, Site.institution_id).join(Site, Site.id == Device.site_id)
+                           .where(Site.institution_id.in_(institutions))).all()
+    d_ids = np.array([r[0] for r in devices], np.int64)
+    d_site, d_inst = np.array([r[1] for r in devices], np.int64), np.array([r[2] for r in devices], np.int64)
+    enrol = bind.execute(select(Enrollment.id, Enrollment.class_id, Enrollment.trainee_id, Enrollment.pin)
+                         .where(Enrollment.class_id.in_(ids)).order_by(Enrollment.class_id, Enrollment.id)).all()
+    e_ids = np.array([r[0] for r in enrol], np.int64)
+    e_class = np.array([r[1] for r in enrol], np.int64)
+    e_trainee = np.array([r[2] for r in enrol], np.int64)
 
-    cls = aliased(TrainingClass)
-    other_cls, other_enrol = aliased(TrainingClass), aliased(Enrollment)
-    site_ok = Device.site_id == cls.site_id
-    # a punch at another site of the institution is WRONG_SITE for the class, unless the PIN belongs to
-    # someone enrolled at that site (then it is simply theirs)
-    owned_elsewhere = exists().where(and_(other_enrol.pin == Punch.pin, other_cls.id == other_enrol.class_id,
-                                          other_cls.site_id == Device.site_id))
-    photo = literal(0)
-    fv = Base.metadata.tables.get("face_verification")
-    if fv is not None:
-        photo = func.coalesce(
-            select(func.max(case(*[(fv.c.outcome == k, v) for k, v in PHOTO_STATUS.items()], else_=0)))
-            .where(fv.c.punch_id == Punch.id).scalar_subquery(), 0)
     lo = datetime.combine(first - timedelta(days=2), time())
     hi = datetime.combine(last + timedelta(days=3), time())
-    q = (
-        select(Enrollment.class_id, Enrollment.trainee_id, Punch.id, _utc_minute_expr(bind), Punch.method,
-               site_ok, Punch.clock_fault, photo)
-        .select_from(Punch)
-        .join(Device, Device.id == Punch.device_id)
-        .join(Site, Site.id == Device.site_id)
-        .join(Enrollment, Enrollment.pin == Punch.pin)
-        .join(cls, and_(cls.id == Enrollment.class_id, cls.institution_id == Site.institution_id))
-        .where(Enrollment.class_id.in_(ids), Punch.success.is_(True),
-               Punch.utc_time >= lo, Punch.utc_time < hi,
-               or_(site_ok, ~owned_elsewhere))
-    )
-    rows = _fetch_raw(bind, q)
-    cols = list(zip(*rows)) if rows else [()] * 8
-    p_class = np.array(cols[0], np.int64)
-    p_trainee = np.array(cols[1], np.int64)
-    p_id = np.array(cols[2], np.int64)
-    p_utc = np.array(cols[3], np.int64)
-    p_method = np.array(cols[4], np.int8)
-    p_site = np.array(cols[5], bool)
-    p_clock = np.array(cols[6], np.int8)
-    p_photo = np.array(cols[7], np.int8)
+    in_scope = and_(Punch.success.is_(True), Punch.utc_time >= lo, Punch.utc_time < hi,
+                    Punch.device_id.in_([int(d) for d in d_ids] or [-1]))
+    rows = _fetch_raw(bind, select(Enrollment.id, Punch.id, _utc_minute_expr(bind), Punch.method, Punch.device_id,
+                                   Punch.clock_fault)
+                      .select_from(Punch).join(Enrollment, Enrollment.pin == Punch.pin)
+                      .where(Enrollment.class_id.in_(ids), in_scope))
+    table = np.array(rows, np.int64).reshape(len(rows), 6)
+    del rows
+    pos = _lookup(e_ids, np.arange(len(e_ids)), table[:, 0])  # row in enrolment order
+    p_id, p_utc = table[:, 1].copy(), table[:, 2].copy()
+    p_method, p_clock = table[:, 3].astype(np.int8), table[:, 5].astype(np.int8)
+    p_dev = _lookup(d_ids, np.arange(len(d_ids)), table[:, 4])
+    del table
+    p_cls = _lookup(c_ids, np.arange(len(c_ids)), e_class[pos])
+    # a terminal of another institution that knows the same PIN is someone else's terminal: drop
+    keep = d_inst[p_dev] == c_inst[p_cls]
+    site_ok = d_site[p_dev] == c_site[p_cls]
+    # a punch at another site of the institution is WRONG_SITE for the class, unless the PIN belongs to
+    # someone enrolled at that site (then it is simply theirs)
+    wrong = np.flatnonzero(keep & ~site_ok)
+    if len(wrong):
+        sites = sorted({int(x) for x in d_site[p_dev[wrong]]})
+        owned = set(bind.execute(select(TrainingClass.site_id, Enrollment.pin).join(Enrollment, Enrollment.class_id == TrainingClass.id)
+                                 .where(TrainingClass.site_id.in_(sites))).all())
+        pins = [enrol[int(i)][3] for i in pos[wrong]]
+        keep[wrong] = [(int(site), pin) not in owned for site, pin in zip(d_site[p_dev[wrong]], pins)]
+    photo = np.zeros(len(p_id), np.int8)
+    fv = Base.metadata.tables.get("face_verification")
+    if fv is not None and len(p_id):
+        outcome = case(*[(fv.c.outcome == k, v) for k, v in PHOTO_STATUS.items()], else_=0)
+        found = bind.execute(select(fv.c.punch_id, func.max(outcome)).join(Punch, Punch.id == fv.c.punch_id)
+                             .where(in_scope).group_by(fv.c.punch_id)).all()
+        if found:
+            status = _lookup(np.array([r[0] for r in found], np.int64), np.array([r[1] for r in found], np.int64), p_id)
+            photo = np.maximum(status, 0).astype(np.int8)
 
-    # enrolment row of each punch, vectorised: key (class, trainee) -> position in enrolment order
-    e_key = (e_class << 32) | e_trainee
-    e_order = np.argsort(e_key, kind="stable")
-    p_key = (p_class << 32) | p_trainee
-    pos = e_order[np.minimum(np.searchsorted(e_key[e_order], p_key), max(len(e_key) - 1, 0))] if len(e_key) else p_key
-    p_order = np.argsort(p_class, kind="stable")
+    local_all = np.zeros(len(p_id), np.int32)
+    zone_names = sorted(set(tz_of.values()))
+    zone_of_class = np.array([zone_names.index(tz_of[int(c)]) for c in c_ids], np.int64)
+    p_zone = zone_of_class[p_cls]
+    for z, zone in enumerate(zone_names):  # one conversion per time zone, not per class
+        m = p_zone == z
+        local_all[m] = local_minutes(p_utc[m], zone)
+    sel_all = np.flatnonzero(keep)
+    order = sel_all[np.argsort(e_class[pos[sel_all]], kind="stable")]
+    p_class_sorted = e_class[pos[order]]
     out: dict[int, ClassInputs] = {}
     for cid in ids:  # slicing only; the matching itself is batched by the caller
         e0, e1 = np.searchsorted(e_class, [cid, cid + 1])  # enrolments come ordered by class
-        p0, p1 = np.searchsorted(p_class[p_order], [cid, cid + 1])
-        sel = p_order[p0:p1]
-        local = local_minutes(p_utc[sel], tz_of.get(cid, "Asia/Shanghai"))
-        arrays = PunchArrays((pos[sel] - e0).astype(np.int32), local, p_method[sel], p_site[sel], p_clock[sel], p_photo[sel])
+        p0, p1 = np.searchsorted(p_class_sorted, [cid, cid + 1])
+        sel = order[p0:p1]
+        arrays = PunchArrays((pos[sel] - e0).astype(np.int32), local_all[sel], p_method[sel], site_ok[sel], p_clock[sel],
+                             photo[sel])
         out[cid] = ClassInputs(cid, e_trainee[e0:e1], arrays, p_id[sel])
     return out
 
@@ -183,11 +212,15 @@ def _fetch_raw(bind: Bind, q: Any) -> list[tuple]:
     conn = bind.connection() if isinstance(bind, Session) else bind
     sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
+    collecting = gc.isenabled()
+    gc.disable()  # millions of small tuples: the cyclic collector would rescan them over and over
     try:
         cur.execute(sql)
         return cur.fetchall()
     finally:
         cur.close()
+        if collecting:
+            gc.enable()
 
 
 # ------------------------------------------------------------------ runs
