@@ -182,3 +182,30 @@ def test_sign_in_sheet_xlsx_and_csv(engine: Engine, world: dict) -> None:
         assert "Days present" in text and "late (within the limit" in text and "1,甲," in text
         with pytest.raises(svc.PresenceError):
             svc.report(s, "C1", "pdf")
+
+
+def test_punches_at_other_sites_and_other_institutions(engine: Engine, world: dict) -> None:
+    """A punch at another site of the institution is WRONG_SITE, unless its PIN belongs to a trainee of
+    a class at that site; another institution's terminal knowing the same PIN is ignored."""
+    settings = load_settings()
+    with session_scope(engine) as s:
+        east = s.scalar(select(Site).where(Site.code == "EAST"))
+        far = Site(institution_id=world["other"], code="FAR", name="别家", timezone="Asia/Shanghai")
+        s.add(far)
+        s.flush()
+        s.add(Device(serial="ZK9", vendor="zkteco", site_id=far.id, timezone="Asia/Shanghai"))
+        s.add(TrainingClass(code="C2", institution_id=world["inst"], site_id=east.id, name="东校区班",
+                            start_date=MON, end_date=MON + timedelta(days=4)))
+        s.flush()
+        rows = [("甲", IDS[0], "1", "C1"), ("乙", IDS[1], "2", "C1"), ("丙", IDS[2], "2", "C2")]
+        data = roster_xlsx([{"name": n, "resident_id": r, "pin": p, "class_code": c} for n, r, p, c in rows])
+        assert svc.import_roster(s, settings, data, "r.xlsx").ok
+        svc.set_schedule(s, settings, "C1", sessions=["08:30-11:30"], last=MON)
+        day = datetime.combine(MON, datetime.min.time()).replace(hour=8, minute=30)
+        add_punch(s, "ZK2", "1", day)  # 甲 at the east site: wrong site
+        add_punch(s, "ZK2", "2", day)  # PIN 2 at the east site is 丙 of class C2: not 乙's punch
+        add_punch(s, "ZK9", "2", day)  # another institution's terminal: not ours at all
+        runs, _ = svc.run_presence(s, settings, ["C1"])
+        view = svc.load_run(s, "C1", None)
+    assert runs[0].punches == 1
+    assert view.codes[:, 0].tolist() == [Reason.WRONG_SITE, Reason.ABSENT]
