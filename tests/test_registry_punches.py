@@ -13,7 +13,7 @@ from punchaudit.services import registry_devices as devices
 from punchaudit.services import registry_people as people
 from punchaudit.services.registry_punches import list_punches
 from storage.db import session_scope
-from storage.schema.core import Punch
+from storage.schema.core import Enrollment, Punch
 
 SECRET = b"test-secret-key-0123456789"
 
@@ -101,3 +101,16 @@ def test_pages(engine: Engine, setup: dict[str, int]) -> None:
     assert len(first.items) == 4 and first.next_offset == 4
     assert len(second.items) == 2 and second.next_offset is None
     assert {r.punch.id for r in first.items}.isdisjoint({r.punch.id for r in second.items})
+
+
+@pytest.mark.postgres
+def test_one_row_per_punch_even_when_imported_data_makes_a_pin_ambiguous(engine: Engine, setup: dict[str, int]) -> None:
+    with session_scope(engine) as s:  # written around the registry's checks, as a bulk import might
+        other = people.create_class(s, None, setup["inst_a"], people.get_class(s, None, setup["march"]).site_id,
+                                    "MAR2", "March bis", date(2026, 3, 1), date(2026, 3, 31))
+        intruder = people.register_trainee(s, None, SECRET, "冒名", rid.make("140202", date(1991, 1, 1), 99))
+        s.add(Enrollment(class_id=other.id, trainee_id=intruder.id, pin="1"))
+    rows = _rows(engine, setup["inst_a"])
+    assert len(rows) == 5  # not one more per extra enrolment
+    assert rows[0] == ("D1", "03-05 08:01", "MAR", "周一")  # the earliest enrolment names the punch
+    assert rows[3] == ("D1", "03-25 08:00", "MAR2", "冒名")  # only MAR2 runs that day

@@ -2,7 +2,7 @@
 
 A terminal knows people only by PIN. The PIN names a trainee through the enrolment in the class held
 at the terminal's site on the punch's local day (enrolment refuses a PIN that would name two people at
-one site on one day, so the join yields at most one trainee per punch).
+one site on one day; should imported data break that rule, the earliest enrolment is shown).
 """
 from __future__ import annotations
 
@@ -35,21 +35,24 @@ def list_punches(session: Session, scope: int | None, *, class_id: int | None = 
     if date_from and date_to and date_to < date_from:
         raise Invalid("date_to is before date_from")
     local_day = func.date(Punch.local_time, type_=Date)
-    roster = (select(Enrollment.pin, Enrollment.trainee_id, TrainingClass.id.label("class_id"),
-                     TrainingClass.code, TrainingClass.site_id, TrainingClass.start_date, TrainingClass.end_date)
-              .join(TrainingClass, TrainingClass.id == Enrollment.class_id).subquery())
+    # the enrolment this PIN names at the terminal's site that day; min() keeps one row per punch even if
+    # data imported around the registry's checks let a PIN name two people
+    named_by = (select(func.min(Enrollment.id)).join(TrainingClass, TrainingClass.id == Enrollment.class_id)
+                .where(TrainingClass.site_id == Device.site_id, Enrollment.pin == Punch.pin,
+                       TrainingClass.start_date <= local_day, TrainingClass.end_date >= local_day)
+                .correlate(Punch, Device).scalar_subquery())
     stmt = (
-        select(Punch, Device.serial, roster.c.class_id, roster.c.code, Trainee.id, Trainee.name)
+        select(Punch, Device.serial, TrainingClass.id, TrainingClass.code, Trainee.id, Trainee.name)
         .join(Device, Device.id == Punch.device_id)
-        .outerjoin(roster, and_(roster.c.site_id == Device.site_id, roster.c.pin == Punch.pin,
-                                roster.c.start_date <= local_day, roster.c.end_date >= local_day))
-        .outerjoin(Trainee, Trainee.id == roster.c.trainee_id)
+        .outerjoin(Enrollment, Enrollment.id == named_by)
+        .outerjoin(TrainingClass, TrainingClass.id == Enrollment.class_id)
+        .outerjoin(Trainee, Trainee.id == Enrollment.trainee_id)
         .order_by(Punch.local_time, Punch.id)
     )
     if scope is not None:
         stmt = stmt.join(Site, Site.id == Device.site_id).where(Site.institution_id == scope)
     if class_id is not None:
-        stmt = stmt.where(roster.c.class_id == get_class(session, scope, class_id).id)
+        stmt = stmt.where(TrainingClass.id == get_class(session, scope, class_id).id)
     if device_id is not None:
         stmt = stmt.where(Punch.device_id == get_device(session, scope, device_id).id)
     if pin is not None:
