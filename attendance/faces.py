@@ -143,7 +143,7 @@ def as_rgb(image: np.ndarray) -> np.ndarray:
 
 # ---------------------------------------------------------------------------------- detect + encode
 
-def _fr() -> Any:
+def library() -> Any:
     import face_recognition  # noqa: PLC0415  (heavy: loads the dlib models)
 
     return face_recognition
@@ -162,7 +162,7 @@ def _downscaled(image: np.ndarray, max_width: int) -> tuple[np.ndarray, float]:
 
 def _detect_at(image: np.ndarray, max_width: int, upsample: int) -> list[Box]:
     small, scale = _downscaled(image, max_width)
-    boxes = _fr().face_locations(small, number_of_times_to_upsample=upsample, model="hog")
+    boxes = library().face_locations(small, number_of_times_to_upsample=upsample, model="hog")
     if scale == 1.0:
         return [tuple(int(v) for v in b) for b in boxes]  # type: ignore[misc]
     h, w = image.shape[:2]
@@ -201,7 +201,7 @@ def encode(image: np.ndarray, boxes: list[Box]) -> np.ndarray:
     encoding is deterministic, which the replay check relies on)."""
     if not boxes:
         return np.empty((0, ENCODING_DIM), dtype=np.float32)
-    enc = _fr().face_encodings(image, known_face_locations=boxes, num_jitters=1, model="small")
+    enc = library().face_encodings(image, known_face_locations=boxes, num_jitters=1, model="small")
     return np.asarray(enc, dtype=np.float32).reshape(len(boxes), ENCODING_DIM)
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from attendance.face_index import FaceIndex
-from attendance.faces import Box, FaceParams, Gallery, _fr, encode
+from attendance.faces import Box, FaceParams, Gallery, encode, library
 
 
 class FootageUnreadable(ValueError):
@@ -110,7 +110,7 @@ def detect_frame(frame: np.ndarray, params: VideoParams) -> list[Box]:
         import cv2
 
         small = cv2.resize(frame, (params.detect_max_width, round(h * scale)), interpolation=cv2.INTER_AREA)
-    boxes = _fr().face_locations(small, number_of_times_to_upsample=params.upsample, model="hog")
+    boxes = library().face_locations(small, number_of_times_to_upsample=params.upsample, model="hog")
     return [(max(0, round(t / scale)), min(w, round(r / scale)), min(h, round(b / scale)), max(0, round(left / scale)))
             for t, r, b, left in boxes]
 

@@ -144,6 +144,28 @@ def enqueue(session: Session, photo_ids: Sequence[int]) -> None:
     session.flush()
 
 
+def requeue_skipped(session: Session, reason: str) -> int:
+    """Put photos skipped for `reason` back in the queue; returns how many."""
+    ids = session.scalars(select(FaceJob.punch_photo_id).where(FaceJob.status == "skipped", FaceJob.reason == reason)).all()
+    enqueue(session, ids)
+    return len(ids)
+
+
+def trainee_by_pin(session: Session, class_id: int, pin: str) -> int | None:
+    return session.scalar(select(Enrollment.trainee_id).where(Enrollment.class_id == class_id, Enrollment.pin == pin))
+
+
+def device_institution(session: Session, serial: str) -> tuple[int, int] | None:
+    """(device id, institution id) of a registered device."""
+    row = session.execute(select(Device.id, Site.institution_id).join(Site, Site.id == Device.site_id)
+                          .where(Device.serial == serial)).first()
+    return (int(row[0]), int(row[1])) if row else None
+
+
+def photo_by_hash(session: Session, device_id: int, sha256: str) -> int | None:
+    return session.scalar(select(PunchPhoto.id).where(PunchPhoto.device_id == device_id, PunchPhoto.sha256 == sha256))
+
+
 def count_pending(session: Session) -> int:
     no_job = select(func.count()).select_from(PunchPhoto).outerjoin(FaceJob, FaceJob.punch_photo_id == PunchPhoto.id)
     return int(session.scalar(no_job.where(or_(FaceJob.punch_photo_id.is_(None), FaceJob.status == "pending"))) or 0)

@@ -77,15 +77,7 @@ def enrol_photo(session: Session, settings: Settings, trainee_id: int, photo: by
 
 def _requeue_skipped(session: Session, trainee_id: int) -> int:
     """Photos skipped because the trainee had no enrolment yet are verified again."""
-    from sqlalchemy import select
-
-    from storage.schema.faces import FaceJob
-
-    ids = session.scalars(
-        select(FaceJob.punch_photo_id).where(FaceJob.status == "skipped", FaceJob.reason == f"not_enrolled:{trainee_id}")
-    ).all()
-    repo.enqueue(session, ids)
-    return len(ids)
+    return repo.requeue_skipped(session, f"not_enrolled:{trainee_id}")
 
 
 @dataclass
@@ -124,12 +116,8 @@ def _trainee_for_name(session: Session, key: bytes, stem: str, class_code: str |
         return people.find_trainee(session, None, key, stem).id
     if class_code is None:
         raise Invalid("the file is not named by a valid resident ID; give --class to read names as PINs")
-    from sqlalchemy import select
-
-    from storage.schema.core import Enrollment
-
     klass = people.class_by_code(session, None, class_code)
-    trainee_id = session.scalar(select(Enrollment.trainee_id).where(Enrollment.class_id == klass.id, Enrollment.pin == stem))
+    trainee_id = repo.trainee_by_pin(session, klass.id, stem)
     if trainee_id is None:
         raise NotFound(f"no trainee with PIN {stem} in class {class_code}")
     return int(trainee_id)
@@ -148,29 +136,18 @@ def store_uploaded_photo(session: Session, settings: Settings, *, scope: int | N
                          local_time: datetime, image: bytes) -> UploadedPhoto:
     """Keep a punch photo uploaded outside the terminal protocols (an app punch-in, a site's export) for
     background verification. Only checked for being a readable image here; the face work runs later."""
-    from sqlalchemy import select
-
     from punchaudit.services.terminals import store_photo
-    from storage.schema.core import Device, Site
 
-    row = session.execute(select(Device.id, Site.institution_id).join(Site, Site.id == Device.site_id)
-                          .where(Device.serial == device_serial)).first()
-    if row is None or (scope is not None and row[1] != scope):
+    found = repo.device_institution(session, device_serial)
+    if found is None or (scope is not None and found[1] != scope):
         raise NotFound(f"device {device_serial} not found")
+    device_id = found[0]
     fc.load_image(image)  # refuse what can never be verified now, not later in the background
-    existing = _photo_id(session, row[0], hashlib.sha256(image).hexdigest())
-    punch_id = repo.match_punch(session, row[0], pin, local_time, settings.faces.punch_match_seconds)
-    photo_id = store_photo(session.connection(), row[0], None, image, pin=pin, local_time=local_time,
+    existing = repo.photo_by_hash(session, device_id, hashlib.sha256(image).hexdigest())
+    punch_id = repo.match_punch(session, device_id, pin, local_time, settings.faces.punch_match_seconds)
+    photo_id = store_photo(session.connection(), device_id, None, image, pin=pin, local_time=local_time,
                            file_name="upload", punch_id=punch_id, received_at=utcnow())
     return UploadedPhoto(int(photo_id), punch_id, existing is not None)
-
-
-def _photo_id(session: Session, device_id: int, sha256: str) -> int | None:
-    from sqlalchemy import select
-
-    from storage.schema.core import PunchPhoto
-
-    return session.scalar(select(PunchPhoto.id).where(PunchPhoto.device_id == device_id, PunchPhoto.sha256 == sha256))
 
 
 # -------------------------------------------------------------------------------------- verification
