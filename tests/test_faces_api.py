@@ -12,7 +12,7 @@ from punchaudit.api.app import create_app
 from punchaudit.api.auth import create_key
 from punchaudit.config import load_settings
 from storage.db import session_scope
-from tests.test_faces_support import World, photo, punch_jpeg
+from tests.test_faces_support import World, path, photo, punch_jpeg
 
 
 @pytest.fixture
@@ -112,6 +112,13 @@ def test_cli_enroll_roster_by_resident_id_and_pin(engine: Engine, world: World, 
         assert "enrolled 1 of 2" in r2.output and "2 faces" in r2.output
         r3 = runner.invoke(app, ["faces", "duplicates"])
         assert r3.exit_code == 0 and "0 suspected duplicate identities" in r3.output
+        world.add_photo(world.pin["obama"], punch_jpeg("obama2"), datetime(2026, 11, 25, 9, 0))
+        r4 = runner.invoke(app, ["faces", "verify", "--workers", "0"])
+        assert r4.exit_code == 0 and "verified 1 photos" in r4.output and "verified" in r4.output
+        r5 = runner.invoke(app, ["faces", "video", str(path("clip")), "--class", "CLASS-A", "--end", "1.2", "--step", "0.5"])
+        assert r5.exit_code == 0 and "3 frames sampled" in r5.output, r5.output
+        r6 = runner.invoke(app, ["faces", "video", str(path("clip")), "--class", "NO-SUCH"])
+        assert r6.exit_code == 1 and "not found" in r6.output
     finally:
         common.settings.cache_clear()
         common.engine.cache_clear()
