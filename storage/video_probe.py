@@ -14,6 +14,8 @@ import hashlib
 import os
 import queue
 import threading
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -89,17 +91,37 @@ def _with_error(p: Probe, error: str) -> Probe:
     return Probe(p.container, p.codec, p.fps, p.frame_count, p.duration_s, p.width, p.height, error)
 
 
-def sha256_file(path: Path, chunk_bytes: int = DEFAULT_CHUNK) -> tuple[str, int]:
+def sha256_file(path: Path, chunk_bytes: int = DEFAULT_CHUNK, *, overlapped: bool = True) -> tuple[str, int]:
     """SHA-256 hex digest and size of a file, read in `chunk_bytes` pieces."""
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
-            if size <= 4 * chunk_bytes:
+            if size <= 4 * chunk_bytes or not overlapped:
                 return _hash_sequential(f, chunk_bytes)
             return _hash_overlapped(f, chunk_bytes)
     finally:
         os.close(fd)
+
+
+def sha256_files(paths: Sequence[Path | None], chunk_bytes: int = DEFAULT_CHUNK,
+                 workers: int = 2) -> list[tuple[str, int] | None]:
+    """Hash several files on `workers` threads (hashlib and reads release the GIL), one file per
+    thread: a single SHA-256 stream is bound to one core, so the nightly re-hash uses the others by
+    hashing files side by side. None for a None path or a file that cannot be read."""
+
+    def one(path: Path | None) -> tuple[str, int] | None:
+        if path is None:
+            return None
+        try:
+            return sha256_file(path, chunk_bytes, overlapped=workers <= 1)
+        except OSError:
+            return None
+
+    if workers <= 1 or len(paths) <= 1:
+        return [one(p) for p in paths]
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sha256") as pool:
+        return list(pool.map(one, paths))
 
 
 def _hash_sequential(f, chunk_bytes: int) -> tuple[str, int]:  # type: ignore[no-untyped-def]

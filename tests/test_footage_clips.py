@@ -96,9 +96,9 @@ def test_class_coverage_marks_filmed_sessions(engine: Engine, tmp_path: Path) ->
     make_world(engine, class_start=date(2024, 3, 4), class_end=date(2024, 3, 5))
     settings = settings_for(tmp_path)
     store = svc.store_for(settings)
-    # day 1 morning (08:30-11:30) filmed in two files; afternoon only half; day 2 nothing
+    # day 1 morning (08:30-11:30) filmed in two files; afternoon (14:00-17:00) only half; day 2 nothing
     for name in ("cam1_20240304T082500_20240304T100000.mp4", "cam2_20240304T095000_20240304T113000.mp4",
-                 "cam1_20240304T133000_20240304T150000.mp4"):
+                 "cam1_20240304T140000_20240304T153000.mp4"):
         src = write_video(tmp_path / "in" / name, seconds=1)
         reg = svc.register_file(engine, settings, store, src, site="S1", actor="t", now=NOW)
         assert reg.status == "defective"  # 1 s of video declared as hours: not counted as coverage
@@ -106,5 +106,5 @@ def test_class_coverage_marks_filmed_sessions(engine: Engine, tmp_path: Path) ->
         conn.exec_driver_sql("UPDATE footage SET status = 'ok', defect_reason = NULL")
     cov = svc.class_coverage(engine, settings, "C1")
     got = {(c.day.isoformat(), c.session): (c.covered, round(c.share, 3)) for c in cov}
-    assert got == {("2024-03-04", "08:30-11:30"): (True, 1.0), ("2024-03-04", "13:30-16:30"): (False, 0.5),
-                   ("2024-03-05", "08:30-11:30"): (False, 0.0), ("2024-03-05", "13:30-16:30"): (False, 0.0)}
+    assert got == {("2024-03-04", "08:30-11:30"): (True, 1.0), ("2024-03-04", "14:00-17:00"): (False, 0.5),
+                   ("2024-03-05", "08:30-11:30"): (False, 0.0), ("2024-03-05", "14:00-17:00"): (False, 0.0)}

@@ -11,6 +11,7 @@ STEPS = [
     "punchaudit.demo.ingest",
     "punchaudit.demo.faces",
     "punchaudit.demo.presence",  # after faces: photo outcomes count; before sampling and claims
+    "punchaudit.demo.footage",  # after presence (its schedules), before sampling (it films only what is missing)
     "punchaudit.demo.sampling",  # after presence: inspects the classes without punch records
     "punchaudit.demo.claims",  # keep last: builds the claims from every earlier step's evidence
 ]

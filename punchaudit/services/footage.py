@@ -26,10 +26,10 @@ from storage import footage as repo
 from storage.clips import ClipError, cut_webm
 from storage.db import transaction
 from storage.footage_store import FootageStore, LocalFolderStore
-from storage.video_probe import probe_video, sha256_file
+from storage.video_probe import probe_video, sha256_file, sha256_files
 
 log = logging.getLogger("punchaudit.footage")
-DEFAULT_SESSIONS = ("08:30-11:30", "13:30-16:30")  # used for coverage until a class has a stored schedule
+DEFAULT_SESSIONS = ("08:30-11:30", "14:00-17:00")  # coverage of a class without a stored schedule (as the demo teaches)
 
 
 class FootageError(ValueError):
@@ -207,13 +207,23 @@ def verify(engine: Engine, settings: Settings, store: FootageStore, *, now: date
     result = VerifyResult()
     with engine.connect() as conn:
         batch = repo.verify_batch(conn, period_days=settings.footage.verify_period_days, everything=everything)
-    for row in batch:
+    for start in range(0, len(batch), 64):
+        _verify_rows(engine, settings, store, batch[start:start + 64], result, now, actor, on_file)
+    if result.missing or result.altered:
+        log.error("footage integrity failures", extra={"missing": len(result.missing), "altered": len(result.altered)})
+    return result
+
+
+def _verify_rows(engine: Engine, settings: Settings, store: FootageStore, rows: list[Any], result: VerifyResult,
+                 now: datetime, actor: str, on_file: Callable[[int], None] | None) -> None:
+    present = [store.stat(r.key) is not None for r in rows]
+    paths = [store.local_path(r.key) if here else None for r, here in zip(rows, present)]
+    hashed = sha256_files(paths, settings.footage.hash_chunk_bytes, settings.footage.verify_workers)
+    for row, here, got in zip(rows, present, hashed):
         result.checked += 1
-        local = store.local_path(row.key)
-        present = store.stat(row.key) is not None
-        digest = sha256_file(local, settings.footage.hash_chunk_bytes)[0] if present and local else None
+        digest = got[0] if got else None
         with transaction(engine, immediate=True) as conn:
-            if not present:
+            if not here:
                 first = row.first_missing_at or now
                 repo.mark(conn, row.id, status="missing", first_missing_at=first, last_verified_at=now)
                 item = {"footage_id": row.id, "key": row.key, "first_missing_at": first.isoformat()}
@@ -237,9 +247,6 @@ def verify(engine: Engine, settings: Settings, store: FootageStore, *, now: date
                     repo.mark(conn, row.id, last_verified_at=now)
         if on_file:
             on_file(row.id)
-    if result.missing or result.altered:
-        log.error("footage integrity failures", extra={"missing": len(result.missing), "altered": len(result.altered)})
-    return result
 
 
 def _integrity_incident(conn: Any, footage_id: int, action: str, payload: dict[str, Any], now: datetime) -> None:
@@ -349,9 +356,9 @@ def status(engine: Engine, settings: Settings, store: FootageStore, *, instituti
 
 # --- coverage -------------------------------------------------------------------------------
 
-def _schedule_for(conn: Any, cls: Any, tz: str) -> Schedule:
-    """The class's stored schedule if the presence area provides one, else every day of the class
-    with DEFAULT_SESSIONS."""
+def schedule_for(conn: Any, cls: Any, tz: str) -> Schedule:
+    """The class's stored schedule (presence area), else every weekday of the class with
+    DEFAULT_SESSIONS."""
     try:
         from storage import presence as presence_repo  # type: ignore[attr-defined]
 
@@ -362,7 +369,7 @@ def _schedule_for(conn: Any, cls: Any, tz: str) -> Schedule:
                 return found
     except ImportError:
         pass
-    return Schedule.from_range(cls.start_date, cls.end_date, list(DEFAULT_SESSIONS), timezone=tz)
+    return Schedule.from_range(cls.start_date, cls.end_date, list(DEFAULT_SESSIONS), rest_weekdays=(6, 7), timezone=tz)
 
 
 @dataclass(frozen=True)
@@ -383,7 +390,7 @@ def class_coverage(engine: Engine, settings: Settings, class_ref: str | int,
             raise FootageError(f"class {class_ref!r} not found")
         info = repo.site_by_code_or_id(conn, cls.site_id)
         assert info is not None
-        schedule = _schedule_for(conn, cls, info.timezone)
+        schedule = schedule_for(conn, cls, info.timezone)
         starts_utc, ends_utc = repo.intervals(conn, cls.site_id, schedule.days[0] if schedule.days else cls.start_date,
                                               schedule.days[-1] if schedule.days else cls.end_date)
     if not schedule.days:
