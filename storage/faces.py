@@ -20,6 +20,9 @@ from storage.schema.core import Device, Enrollment, Institution, Punch, PunchPho
 from storage.schema.faces import FaceEnrolment, FaceJob, FaceVerification
 
 
+MAX_ATTEMPTS = 3
+
+
 def to_bytes(encoding: np.ndarray) -> bytes:
     return np.ascontiguousarray(encoding, dtype=np.float32).reshape(ENCODING_DIM).tobytes()
 
@@ -197,6 +200,11 @@ def claim_pending(session: Session, limit: int, lease_minutes: int) -> list[int]
             .order_by(FaceJob.punch_photo_id).limit(limit - len(claimed))
         ).all()
         for pid in retry:
+            session.execute(  # a photo that broke its worker again and again is given up, with the reason
+                update(FaceJob).where(FaceJob.punch_photo_id == pid, FaceJob.status == "running",
+                                      FaceJob.attempts >= MAX_ATTEMPTS)
+                .values(status="error", reason=f"gave up after {MAX_ATTEMPTS} attempts (worker failed)", updated_at=now)
+            )
             done = session.execute(
                 update(FaceJob).where(FaceJob.punch_photo_id == pid,
                                       or_(FaceJob.status == "pending",

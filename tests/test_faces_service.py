@@ -127,7 +127,10 @@ def test_claims_do_not_overlap(engine: Engine) -> None:
     assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
     with session_scope(engine, immediate=True) as s:
         assert repo.claim_pending(s, 10, lease_minutes=30) == []
-        assert repo.claim_pending(s, 10, lease_minutes=0) != []  # past the lease: taken over
+        assert repo.claim_pending(s, 10, lease_minutes=0) != []  # past the lease: taken over (attempt 2)
+        repo.claim_pending(s, 10, lease_minutes=0)  # attempt 3
+        assert repo.claim_pending(s, 10, lease_minutes=0) == []  # given up
+        assert {j.status for j in s.scalars(select(FaceJob))} == {"error"}
 
 
 @pytest.mark.slow

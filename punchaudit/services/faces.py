@@ -15,6 +15,7 @@ import multiprocessing
 import threading
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Executor, Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -340,6 +341,11 @@ class BackgroundVerifier:
                     self._pool = make_pool(f.workers, f.max_tasks_per_child)
                 verify_pending(self.engine, self.settings, limit=f.batch_size * 4, executor=self._pool)
                 self.rounds += 1
+            except BrokenProcessPool:  # a worker died (e.g. out of memory): new pool next round; the
+                log.warning("face worker pool broke; restarting it")  # claimed photos are retried after their lease
+                if self._pool is not None:
+                    self._pool.shutdown(wait=False, cancel_futures=True)
+                self._pool = None
             except OperationalError as exc:  # database busy or gone: try again next round
                 log.warning("face verifier round failed", extra={"error": str(exc)[:200]})
             except Exception:  # noqa: BLE001  (the thread must survive a bad round)
