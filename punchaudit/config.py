@@ -166,6 +166,7 @@ class Settings(BaseSettings):
     api_port: int = 8088
     api_rate_per_minute: int = Field(1200, ge=0)  # REST requests per API key and worker; 0 = no limit
     language: Literal["zh", "en"] = "zh"
+    public_docs: bool = True  # serve /docs and /openapi.json without a key; switch off in production
     ingest: IngestConfig = IngestConfig()
     zkteco: ZktecoConfig = ZktecoConfig()
     presence: PresenceConfig = PresenceConfig()

@@ -35,6 +35,9 @@ def create_app(settings: Settings | None = None, engine: Engine | None = None) -
         title="punchaudit",
         version=__version__,
         description="Attendance verification and audit sampling for subsidised vocational training.",
+        docs_url="/docs" if settings.public_docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if settings.public_docs else None,
     )
     app.state.settings = settings
     app.state.engine = engine
