@@ -99,16 +99,6 @@ def enrolled_trainees(session: Session, class_id: int) -> list[Trainee]:
                                 .where(Enrollment.class_id == class_id).order_by(Enrollment.id)))
 
 
-def contract_months(session: Session, trainee_ids: Sequence[int], class_id: int) -> dict[int, int]:
-    """Longest contract per trainee, counting records for this class or without a class."""
-    rows = session.execute(
-        select(EmploymentRecord.trainee_id, func.max(EmploymentRecord.contract_months))
-        .where(EmploymentRecord.trainee_id.in_(trainee_ids),
-               (EmploymentRecord.class_id == class_id) | EmploymentRecord.class_id.is_(None))
-        .group_by(EmploymentRecord.trainee_id))
-    return {t: int(m) for t, m in rows}
-
-
 def employment_records(session: Session, trainee_ids: Sequence[int], class_id: int) -> dict[int, EmploymentRecord]:
     """The longest contract record per trainee (for the roster's employer column)."""
     out: dict[int, EmploymentRecord] = {}

@@ -40,9 +40,9 @@ OPINIONS = {"zh": [("申请单位意见", "行业部门审核意见"), ("人社�
 SIGN = {"zh": "签字：\n盖章：", "en": "Signature:\nSeal:"}
 ROSTER_HEADER = {
     "zh": ("序号", "姓名", "性别", "公民身份号码（脱敏）", "人员类别", "联系电话", "培训（取证）职业工种", "核验培训天数",
-           "结业考核", "就业单位", "劳动合同/就业协议期限（月）", "取证等级", "证书编号", "补贴类型", "申请补贴金额（元）", "扣减说明"),
+           "结业考核", "就业单位", "劳动合同/就业协议期限（月）", "就业证明材料", "取证等级", "证书编号", "补贴类型", "申请补贴金额（元）", "扣减说明"),
     "en": ("No.", "Name", "Gender", "Resident ID (masked)", "Target group", "Phone", "Occupation", "Verified days",
-           "Final assessment", "Employer", "Contract months", "Certificate level", "Certificate no.", "Subsidy type",
+           "Final assessment", "Employer", "Contract months", "Employment evidence", "Certificate level", "Certificate no.", "Subsidy type",
            "Amount (CNY)", "Reductions"),
 }
 KIND_LABEL = {
@@ -85,6 +85,7 @@ class RosterRow:
     employer: str | None
     contract_months: int | None
     lines: tuple[Line, ...]
+    evidence_ref: str | None = None  # contract / agreement file reference
 
 
 @dataclass(frozen=True)
@@ -236,7 +237,8 @@ def _annex3(ws: Worksheet, p: Package, lang: str) -> None:
     _cell(ws, "A3", info, center=False)
     for i, text in enumerate(header, start=1):
         _cell(ws, f"{get_column_letter(i)}4", text, bold=True)
-    widths = (6, 10, 6, 22, 14, 14, 16, 10, 10, 22, 12, 10, 18, 20, 14, 40)
+    widths = (6, 10, 6, 22, 14, 14, 16, 10, 10, 22, 12, 16, 10, 18, 20, 14, 40)
+    amount_col = len(header) - 1  # 1-based: the amount, then the reductions
     for i, w in enumerate(widths, start=1):
         ws.column_dimensions[get_column_letter(i)].width = w
     gender = {"M": "男", "F": "女"} if lang == "zh" else {"M": "M", "F": "F"}
@@ -249,15 +251,17 @@ def _annex3(ws: Worksheet, p: Package, lang: str) -> None:
         kinds = "、".join(dict.fromkeys(KIND_LABEL[lang][l.kind] for l in r.lines))
         values = [n, r.name, gender.get(r.gender or "", r.gender or ""), r.id_masked, r.target_group or "", r.phone or "",
                   p.occupation or "", r.days, "" if r.passed is None else (yes if r.passed else no), r.employer or "",
-                  r.contract_months if r.contract_months is not None else "", level_label(cert.level if cert else None, lang),
+                  r.contract_months if r.contract_months is not None else "", r.evidence_ref or "",
+                  level_label(cert.level if cert else None, lang),
                   cert.certificate_no if cert else "", kinds, fen_to_yuan(amount),
                   _reasons_text([x for l in r.lines for x in l.reasons], lang)]
         for i, v in enumerate(values, start=1):
-            _cell(ws, f"{get_column_letter(i)}{row}", v, fmt=YUAN_FORMAT if i == 15 else None, center=i not in (16,))
+            _cell(ws, f"{get_column_letter(i)}{row}", v, fmt=YUAN_FORMAT if i == amount_col else None,
+                  center=i != len(header))
         total += amount
         row += 1
     _cell(ws, f"A{row}", "合计" if lang == "zh" else "Total", bold=True)
-    _cell(ws, f"O{row}", fen_to_yuan(total), fmt=YUAN_FORMAT, bold=True)
+    _cell(ws, f"{get_column_letter(amount_col)}{row}", fen_to_yuan(total), fmt=YUAN_FORMAT, bold=True)
     _box(ws, 4, row, len(header))
 
 

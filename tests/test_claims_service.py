@@ -101,6 +101,14 @@ def test_build_submit_freeze_and_new_version(engine: Engine) -> None:
     with session_scope(engine) as s:
         first, new = s.get(Claim, claim_id), s.get(Claim, second)
         assert (first.version, first.state, first.total_fen) == (1, "submitted", 500000)
+        # the submitted version's package still shows the 5-month contract it was computed from
+        _, data = svc.package_bytes(s, SETTINGS, claim_id)
+        roster = load_workbook(BytesIO(data))["附件3 人员名册"]
+        assert [roster.cell(r, 11).value for r in range(5, 10)] == [12, 6, 5, None, None]
+        _, data = svc.package_bytes(s, SETTINGS, second)
+        roster = load_workbook(BytesIO(data))["附件3 人员名册"]
+        assert [roster.cell(r, 11).value for r in range(5, 10)] == [12, 6, 12, 24, None]
+        assert roster.cell(7, 12).value == "HT-2"
         # 4 of 5 employed = 80%: full rates for the employed, trainee 4 not employed
         assert (new.version, new.state, new.total_fen) == (2, "draft", 350000 + 400000 + 150000 + 350000)
     # only the latest version can be submitted
@@ -216,7 +224,7 @@ def test_package_matches_the_frozen_claim(engine: Engine, tmp_path) -> None:  # 
         n_lines = len(list(s.scalars(select(ClaimLine).where(ClaimLine.claim_id == claim_id))))
     wb = load_workbook(path)
     roster = wb["附件3 人员名册"]
-    amounts = [forms.decimal_cell(roster.cell(r, 15).value) for r in range(5, 5 + n_lines)]
+    amounts = [forms.decimal_cell(roster.cell(r, 16).value) for r in range(5, 5 + n_lines)]
     assert amounts == [Decimal("3500"), Decimal("4000"), Decimal("1500"), Decimal("450"), Decimal("0")]
     assert sum(amounts) * 100 == total
     annex2 = wb["附件2 申请表"]

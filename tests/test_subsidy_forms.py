@@ -27,7 +27,7 @@ def package(language: str = "zh") -> bytes:
     roster = tuple(
         RosterRow(f"学员{t.trainee_id}", "F", "1401**********123X", "失业人员", None, t.attended_days, True,
                   "大同数据标注有限公司" if t.contract_months else None, t.contract_months,
-                  tuple(l for l in result.lines if l.trainee_id == t.trainee_id))
+                  tuple(l for l in result.lines if l.trainee_id == t.trainee_id), f"HT-{t.trainee_id}")
         for t in trainees)
     p = Package("大同市示范职业培训学校", "DT-001", "数据标注员班", "project", "数据标注员", date(2023, 3, 1),
                 date(2023, 4, 9), RATES, roster, (("出勤核验运算", "7"),), (("2026-11-25T10:00:00", "", "draft", "ops", "v1"),))
@@ -62,15 +62,16 @@ def test_annex3_roster() -> None:
     ws = load_workbook(BytesIO(package()))["附件3 人员名册"]
     assert ws["A2"].value == "申请培训（取证）补贴人员名册"
     header = [c.value for c in ws[4]]
-    assert header[:4] == ["序号", "姓名", "性别", "公民身份号码（脱敏）"] and header[14] == "申请补贴金额（元）"
+    assert header == list(forms.ROSTER_HEADER["zh"])
+    assert header[:4] == ["序号", "姓名", "性别", "公民身份号码（脱敏）"] and header[15] == "申请补贴金额（元）"
     rows = [[c.value for c in r] for r in ws.iter_rows(min_row=5, max_row=9)]
-    assert [forms.decimal_cell(r[14]) for r in rows] == [Decimal("3900"), Decimal("4000"), Decimal("1050"),
+    assert [forms.decimal_cell(r[15]) for r in rows] == [Decimal("3900"), Decimal("4000"), Decimal("1050"),
                                                          Decimal("3500"), Decimal("0")]
-    assert rows[0][11] == "初级工" and rows[0][12] == "J-1"
-    assert "超过每人最高补贴标准" in rows[1][15]
-    assert "劳动合同或就业协议" in rows[4][15]
+    assert rows[0][11] == "HT-1" and rows[0][12] == "初级工" and rows[0][13] == "J-1"
+    assert "超过每人最高补贴标准" in rows[1][16]
+    assert "劳动合同或就业协议" in rows[4][16]
     assert all("*" in r[3] for r in rows)  # only masked IDs
-    assert ws["A10"].value == "合计" and forms.decimal_cell(ws["O10"].value) == Decimal("12450")
+    assert ws["A10"].value == "合计" and forms.decimal_cell(ws["P10"].value) == Decimal("12450")
 
 
 def test_english_package() -> None:

@@ -122,14 +122,15 @@ def build_claim(session: Session, settings: Settings, class_code: str, actor: st
     inspection = inspection or load_inspection(session, cls)
     people = repo.enrolled_trainees(session, cls.id)
     ids = [t.id for t in people]
-    months = repo.contract_months(session, ids, cls.id)
+    jobs = repo.employment_records(session, ids, cls.id)
     results = repo.assessment(session, cls.id)
     certs = repo.class_certificates(session, cls.id)
     evidence = ClassEvidence(
         cls.id, cls.kind if cls.kind in ("project", "enterprise", "certification") else "project",  # type: ignore[arg-type]
         presence.scheduled_days, presence.has_punch_records, presence.run_id, inspection.inspection_id,
         inspection.decision,  # type: ignore[arg-type]
-        tuple(TraineeEvidence(t.id, presence.attended_days.get(t.id, 0), results.get(t.id, not results), months.get(t.id),
+        tuple(TraineeEvidence(t.id, presence.attended_days.get(t.id, 0), results.get(t.id, not results),
+                              jobs[t.id].contract_months if t.id in jobs else None,
                               tuple(certs.get(t.id, ()))) for t in people),
         presence.days_without_records)
     r = rates(settings)
@@ -138,10 +139,21 @@ def build_claim(session: Session, settings: Settings, class_code: str, actor: st
         session, cls, result, actor=actor, scheduled_days=presence.scheduled_days, presence_run_id=presence.run_id,
         has_punch_records=presence.has_punch_records, inspection_id=inspection.inspection_id,
         inspection_decision=inspection.decision,
-        evidence=_evidence_json(result, r, presence, inspection, assessed=bool(results)))
+        evidence=_evidence_json(result, r, presence, inspection, assessed=bool(results))
+        | {"trainees": _trainee_evidence(ids, jobs, results)})
     log.info("claim built", extra={"class": cls.code, "claim": claim.id, "version": claim.version,
                                    "total_fen": claim.total_fen, "payable": claim.payable})
     return claim
+
+
+def _trainee_evidence(ids: list[int], jobs: dict[int, Any], results: dict[int, bool]) -> dict[str, Any]:
+    """What each trainee's figures rested on, frozen with the claim: a later correction of a
+    contract or an assessment result changes the next version, not this one's package."""
+    return {str(t): {"passed": results.get(t) if results else None,
+                     "employer": jobs[t].employer if t in jobs else None,
+                     "contract_months": jobs[t].contract_months if t in jobs else None,
+                     "contract_start": jobs[t].contract_start.isoformat() if t in jobs else None,
+                     "evidence_ref": jobs[t].evidence_ref if t in jobs else None} for t in ids}
 
 
 def _evidence_json(result: ClassResult, r: Rates, presence: PresenceEvidence, inspection: InspectionEvidence,
@@ -213,20 +225,22 @@ def _package(session: Session, claim: Claim, language: str, applicant: forms.App
     stored = repo.lines(session, claim.id)
     ids = list(dict.fromkeys(l.trainee_id for l in stored))
     people = {t.id: t for t in session.scalars(select(Trainee).where(Trainee.id.in_(ids)))}
-    jobs = repo.employment_records(session, ids, cls.id)
-    passed = repo.assessment(session, cls.id)
+    frozen = json.loads(claim.evidence).get("trainees", {})
     lines = [Line(l.trainee_id, l.kind, l.days, l.base_fen, l.amount_fen,  # type: ignore[arg-type]
                   tuple(by_code(c) for c in l.reasons.split(",") if c), l.level, l.certificate_no) for l in stored]
-    roster = tuple(
-        forms.RosterRow(people[t].name, people[t].gender, people[t].id_masked, people[t].target_group, people[t].phone,
-                        max((l.days for l in lines if l.trainee_id == t), default=0), passed.get(t),
-                        jobs[t].employer if t in jobs else None, jobs[t].contract_months if t in jobs else None,
-                        tuple(l for l in lines if l.trainee_id == t)) for t in ids)
+    roster = []
+    for t in ids:
+        ev = frozen.get(str(t), {})
+        roster.append(forms.RosterRow(
+            people[t].name, people[t].gender, people[t].id_masked, people[t].target_group, people[t].phone,
+            max((l.days for l in lines if l.trainee_id == t), default=0), ev.get("passed"), ev.get("employer"),
+            ev.get("contract_months"), tuple(l for l in lines if l.trainee_id == t), ev.get("evidence_ref")))
     events = tuple((repo.stamp(e.at) or "", e.from_state or "", e.to_state, e.actor, e.note or "")
                    for e in repo.events(session, claim.id))
     r = Rates.from_config(_RatesView(json.loads(claim.evidence)["rates"]))
     return forms.Package(inst.name, cls.code, cls.name, claim.kind, cls.occupation, cls.start_date, cls.end_date, r,
-                         roster, _evidence_rows(claim, cls, inst, language), events, applicant or forms.Applicant())
+                         tuple(roster), _evidence_rows(claim, cls, inst, language), events,
+                         applicant or forms.Applicant())
 
 
 class _RatesView:
