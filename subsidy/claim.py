@@ -112,6 +112,8 @@ def _cert_lines(t: TraineeEvidence, rates: Rates) -> list[Line]:
 def evaluate_class(ev: ClassEvidence, rates: Rates) -> ClassResult:
     """Every trainee's lines and the class-level verdicts (payability, employment rate)."""
     blocked = rules.payability(ev.has_punch_records, ev.inspection_decision) if ev.kind != "certification" else None
+    if blocked is R.INSPECTION_PENDING and ev.presence_run_id is None:
+        blocked = R.NO_PRESENCE_RUN  # nothing verified yet: say so rather than wait for an inspection
     # without complete punch records the declared days are the verified days plus the days without
     # records; they are paid only once the inspection passed, otherwise shown as refused
     declared = not ev.has_punch_records and ev.kind != "certification"

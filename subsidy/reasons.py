@@ -45,6 +45,11 @@ INSPECTION_PENDING = _r(
     "该班无打卡记录，抽验尚未完成，暂不予补贴",
     "class has no punch records and its sampling inspection has not passed yet; not payable yet",
 )
+NO_PRESENCE_RUN = _r(
+    "no_presence_run",
+    "尚未进行出勤核验（无考勤运算结果），暂不予补贴",
+    "attendance not verified yet (no presence run); not payable yet",
+)
 INSPECTION_FAILED = _r(
     "inspection_failed",
     "该班无打卡记录且抽验不合格，不予补贴",
@@ -64,7 +69,7 @@ CERT_UNKNOWN_LEVEL = _r("cert_unknown_level", "证书等级不在补贴范围内
 
 ALL = {r.code: r for r in (
     CAP_PER_PERSON, GENERAL_CAP, NOT_EMPLOYED, NOT_PASSED, NO_DAYS, SCHEDULED_BELOW_THRESHOLD,
-    INSPECTION_PENDING, INSPECTION_FAILED, ENTERPRISE_TOO_FEW_DAYS, CERT_ALREADY_HELD, CERT_UNKNOWN_LEVEL,
+    INSPECTION_PENDING, NO_PRESENCE_RUN, INSPECTION_FAILED, ENTERPRISE_TOO_FEW_DAYS, CERT_ALREADY_HELD, CERT_UNKNOWN_LEVEL,
 )}
 
 

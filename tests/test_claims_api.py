@@ -44,7 +44,7 @@ def test_claim_lifecycle_over_http(engine: Engine) -> None:
     assert built.status_code == 201
     claim = built.json()
     # no presence run in this database: no verified days, nothing payable yet, and the claim says why
-    assert claim["total_fen"] == 0 and claim["reasons"][0]["code"] == "inspection_pending"
+    assert claim["total_fen"] == 0 and claim["reasons"][0]["code"] == "no_presence_run"
     cid = claim["id"]
 
     assert client.get(f"/api/v1/claims/{cid}", headers=h["other"]).status_code == 404

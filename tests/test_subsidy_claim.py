@@ -64,9 +64,11 @@ def test_settle_all_passed_when_configured() -> None:
 
 
 def test_no_punch_records_needs_a_passed_inspection() -> None:
-    pending = evaluate_class(project([0] * 3, employed=3, has_punch_records=False), RATES)
+    pending = evaluate_class(project([0] * 3, employed=3, has_punch_records=False, presence_run_id=5), RATES)
     assert not pending.payable and pending.total_fen == 0
     assert [r.code for r in pending.class_reasons] == ["inspection_pending"]
+    unverified = evaluate_class(project([0] * 3, employed=3, has_punch_records=False), RATES)
+    assert [r.code for r in unverified.class_reasons] == ["no_presence_run"] and unverified.total_fen == 0
     failed = evaluate_class(project([0] * 3, employed=3, has_punch_records=False, inspection_decision="fail"), RATES)
     assert failed.total_fen == 0
     assert all("inspection_failed" in [r.code for r in line.reasons] for line in failed.lines)
