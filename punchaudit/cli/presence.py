@@ -5,6 +5,7 @@ from datetime import date, datetime
 from pathlib import Path
 
 import typer
+from rich import box
 from rich.table import Table
 
 from punchaudit.cli.common import console, engine, fail, progress, settings
@@ -73,14 +74,15 @@ def schedule_import(file: Path = typer.Argument(..., exists=True, dir_okay=False
 
 
 def summary_table(runs: list[svc.RunSummary]) -> Table:
-    """Runs and each class's classification (also used by the demo)."""
-    table = Table("class", "run", "trainees", "days", "punches", "coverage", "days w/ records", "sessions w/o records",
-                  "classification")
+    """Runs and each class's classification (also used by the demo); fits an 80-column terminal."""
+    table = Table(box=box.SIMPLE_HEAD, padding=(0, 1), pad_edge=False, collapse_padding=True,
+                  caption="days ok: training days with punch records; gaps: sessions without (the sampling population)")
+    for name in ("class", "run", "trainees", "punches", "coverage", "days ok", "gaps", "classification"):
+        table.add_column(name, no_wrap=name in ("class", "classification"), justify="left" if name in ("class", "classification") else "right")
     for r in runs:
-        colour = "green" if r.has_records else "yellow"
-        table.add_row(r.class_code, f"v{r.version}" + ("" if r.new else " (unchanged)"), str(r.trainees), str(r.days),
-                      str(r.punches), f"{r.coverage:.0%}", f"{r.days_with_records}/{r.days}", str(r.sessions_without_records),
-                      f"[{colour}]{r.classification}[/{colour}]")
+        verdict = "[green]punch records[/green]" if r.has_records else "[yellow]needs sampling[/yellow]"
+        table.add_row(r.class_code, f"v{r.version}" + ("" if r.new else "="), str(r.trainees), str(r.punches),
+                      f"{r.coverage:.0%}", f"{r.days_with_records}/{r.days}", str(r.sessions_without_records), verdict)
     return table
 
 
