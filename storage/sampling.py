@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from sampling.evaluate import VerdictView
@@ -122,15 +122,6 @@ def decisions(session: Session, inspection_id: int) -> list[SamplingDecision]:
     return list(session.scalars(
         select(SamplingDecision).where(SamplingDecision.inspection_id == inspection_id).order_by(SamplingDecision.id)
     ))
-
-
-def latest_decisions(session: Session, class_ids: Sequence[int]) -> dict[int, SamplingInspection]:
-    """class id -> its newest closed inspection (the decision that governs its subsidy)."""
-    newest = (select(SamplingInspection.class_id, func.max(SamplingInspection.id).label("id"))
-              .where(SamplingInspection.class_id.in_(list(class_ids)), SamplingInspection.status == "closed")
-              .group_by(SamplingInspection.class_id).subquery())
-    rows = session.scalars(select(SamplingInspection).join(newest, newest.c.id == SamplingInspection.id))
-    return {r.class_id: r for r in rows}
 
 
 def switching(session: Session, institution_id: int) -> SwitchingState:
