@@ -6,7 +6,7 @@ import importlib
 import platform
 import time
 
-BENCHES = ["ingest", "devices", "faces", "presence", "footage"]
+BENCHES = ["ingest", "devices", "faces", "presence", "footage", "sampling"]
 
 
 def main() -> None:
