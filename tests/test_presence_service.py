@@ -209,3 +209,28 @@ def test_punches_at_other_sites_and_other_institutions(engine: Engine, world: di
         view = svc.load_run(s, "C1", None)
     assert runs[0].punches == 1
     assert view.codes[:, 0].tolist() == [Reason.WRONG_SITE, Reason.ABSENT]
+
+
+def test_other_areas_read_presence_through_their_hooks(engine: Engine, world: dict) -> None:
+    """Sampling takes its population, footage the schedule (on a Core connection), claims the evidence."""
+    from punchaudit.services.sampling import PopulationUnavailable, class_population
+
+    settings = load_settings()
+    with session_scope(engine) as s:
+        assert svc.import_roster(s, settings, roster([("甲", IDS[0], "1")]), "r.xlsx").ok
+        svc.set_schedule(s, settings, "C1", sessions=["08:30-11:30", "14:00-17:00"], last=MON + timedelta(days=1))
+        cid = svc.class_by_code(s, "C1", None).id
+        with pytest.raises(PopulationUnavailable):
+            class_population(s, settings, cid)
+        assert repo.claim_evidence(s, cid) is None
+        add_punch(s, "ZK1", "1", datetime.combine(MON, datetime.min.time()).replace(hour=8, minute=20))
+        svc.run_presence(s, settings, ["C1"])
+        pop = class_population(s, settings, cid)
+        assert [(p.day, p.index) for p in pop] == [(MON, 1), (MON + timedelta(days=1), 0), (MON + timedelta(days=1), 1)]
+        assert pop[0].start_utc == datetime(2026, 3, 2, 6, 0) and pop[0].end_utc == datetime(2026, 3, 2, 9, 0)
+        evidence = repo.claim_evidence(s, cid)
+        assert evidence["scheduled_days"] == 2 and not evidence["has_punch_records"]
+    with engine.connect() as conn:
+        schedule = repo.load_schedule(conn, cid)
+        assert schedule is not None and [x.label() for x in schedule.sessions] == ["08:30-11:30", "14:00-17:00"]
+        assert repo.load_schedule(conn, cid + 99) is None
