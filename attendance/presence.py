@@ -73,7 +73,7 @@ class PunchArrays:
     class-offset global for `match_batch`); -1 marks a punch of no enrolled trainee."""
 
     trainee: np.ndarray  # int32
-    minute: np.ndarray  # int32 local minutes since 1970-01-01 00:00 in the site's zone
+    minute: np.ndarray  # int32 local minutes since 1970-01-01 00:00 in the site's zone (seconds dropped)
     method: np.ndarray  # int8, devices.punch.Method
     site_ok: np.ndarray  # bool: the terminal is registered at the class's site
     clock_fault: np.ndarray  # bool or int8, non-zero = the terminal clock was wrong
@@ -328,7 +328,9 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
     if not keep.all():
         punches = _subset(punches, keep)
         t = np.asarray(punches.trainee)
-    minute = np.asarray(punches.minute, np.int32)
+    minute = np.asarray(punches.minute)
+    if minute.dtype != np.int32:  # a clock-fault year 9999 must not wrap around into a training day
+        minute = np.clip(minute, -(2**31), 2**31 - 1).astype(np.int32)
     day = minute // DAY_MINUTES
     mod = minute - day * DAY_MINUTES
     np.clip(day, g0, g0 + G - 1, out=day)

@@ -193,7 +193,7 @@ def local_minutes(utc_minutes: np.ndarray, tz: str) -> np.ndarray:
     zone = ZoneInfo(tz)
     hours, inverse = np.unique(utc // 60, return_inverse=True)
     offsets = np.fromiter((_offset_minutes(zone, int(h)) for h in hours), dtype=np.int64, count=hours.size)
-    return (utc + offsets[inverse]).astype(np.int32)
+    return np.clip(utc + offsets[inverse], -(2**31), 2**31 - 1).astype(np.int32)  # absurd clock-fault years saturate
 
 
 def _offset_minutes(zone: ZoneInfo, utc_hour: int) -> int:

@@ -189,3 +189,13 @@ def test_empty_class_has_no_records() -> None:
     schedule = Schedule.from_days([BASE], ["08:30-11:30"])
     r = match_class(PunchArrays.empty(), 0, schedule, PresenceRule())
     assert r.codes.shape == (0, 1) and not r.has_punch_records and r.sampling_population == [(0, 0)]
+
+
+def test_absurd_clock_fault_times_do_not_wrap_into_a_training_day() -> None:
+    schedule = Schedule.from_days([BASE], ["08:30-11:30"])
+    # int64 minutes of year ~10000 would wrap to an arbitrary int32 if cast blindly
+    wrapped_target = _day(0, "08:30")
+    far = np.int64(wrapped_target) + np.int64(2**32)
+    p = PunchArrays(np.array([0], np.int32), np.array([far], np.int64), np.array([2], np.int8), np.array([True]),
+                    np.array([False]))
+    assert match_class(p, 1, schedule, PresenceRule()).codes.tolist() == [[Reason.ABSENT]]

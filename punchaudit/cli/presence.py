@@ -90,9 +90,10 @@ def summary_table(runs: list[svc.RunSummary]) -> Table:
 def run(class_code: list[str] = typer.Option([], "--class", "-c", help="Class code; repeat"),
         all_: bool = typer.Option(False, "--all", help="Every class with a schedule"),
         on: str | None = typer.Option(None, "--date", help="Only classes with a training day on this date")) -> None:
-    """Compute presence (a new stored version when punches, photos, roster, schedule or rule changed)."""
-    if not class_code and not all_:
-        raise fail("give --class CODE or --all")
+    """Compute presence (a new stored version when punches, photos, roster, schedule or rule changed).
+    With only --date: every class that has a training day on that date."""
+    if not class_code and not all_ and not on:
+        raise fail("give --class CODE, --all or --date D")
     with progress() as bar:
         task = bar.add_task("presence", total=None)
         try:
