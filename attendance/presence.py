@@ -346,12 +346,15 @@ def match_batch(punches: PunchArrays, table: ClassTable) -> BatchResult:
     del day, cell0
 
     masks = np.unique(table.methods_mask)
-    method = np.asarray(punches.method, np.int32)
-    if len(masks) <= 1:
-        counted = ((int(masks[0]) if len(masks) else 0) >> np.arange(32)) & 1
-        flags = (1 - counted).astype(np.uint8)[np.clip(method, 0, 31)]
+    method = np.asarray(punches.method)
+    if len(masks) <= 1 and method.dtype.itemsize == 1:
+        # one rule for every class: a 256-entry table indexed by the method byte (codes >= 32 never count)
+        bits = np.arange(256)
+        not_counted = np.where(bits < 32, 1 - ((int(masks[0]) if len(masks) else 0) >> np.minimum(bits, 31)) & 1, 1)
+        flags = not_counted.astype(np.uint8)[method.view(np.uint8)]
     else:
-        flags = (1 - ((table.methods_mask.astype(np.int32)[tr_class][t] >> method) & 1)).astype(np.uint8)
+        m32 = np.clip(np.asarray(method, np.int32), 0, 31)
+        flags = (1 - ((table.methods_mask.astype(np.int32)[tr_class][t] >> m32) & 1)).astype(np.uint8)
     flags |= (~np.asarray(punches.site_ok, bool)).view(np.uint8) << 1
     flags |= (np.asarray(punches.clock_fault) != 0).view(np.uint8) << 2
     if punches.photo_status is not None:
