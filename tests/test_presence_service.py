@@ -234,3 +234,22 @@ def test_other_areas_read_presence_through_their_hooks(engine: Engine, world: di
         schedule = repo.load_schedule(conn, cid)
         assert schedule is not None and [x.label() for x in schedule.sessions] == ["08:30-11:30", "14:00-17:00"]
         assert repo.load_schedule(conn, cid + 99) is None
+
+
+def test_punch_times_are_judged_in_the_site_zone_near_midnight(engine: Engine, world: dict) -> None:
+    """A terminal whose clock runs in another zone: its local 00:25 is 23:25 at the site, the evening before."""
+    settings = load_settings()
+    with session_scope(engine) as s:
+        main = s.scalar(select(Site).where(Site.code == "MAIN"))
+        s.add(Device(serial="ZK-TOKYO", vendor="zkteco", site_id=main.id, timezone="Asia/Tokyo"))
+        assert svc.import_roster(s, settings, roster([("甲", IDS[0], "1"), ("乙", IDS[1], "2")]), "r.xlsx").ok
+        svc.set_schedule(s, settings, "C1", sessions=["00:10-03:00"], first=MON + timedelta(days=1), last=MON + timedelta(days=1))
+        tokyo_local = datetime.combine(MON + timedelta(days=1), datetime.min.time()).replace(hour=0, minute=25)
+        dev = s.scalar(select(Device).where(Device.serial == "ZK-TOKYO"))
+        s.add(Punch(device_id=dev.id, source="zkteco", pin="1", local_time=tokyo_local, tz_name="Asia/Tokyo",
+                    utc_time=tokyo_local - timedelta(hours=9), method=2, verify_code=15, status_code=0, received_at=tokyo_local))
+        add_punch(s, "ZK1", "2", datetime.combine(MON, datetime.min.time()).replace(hour=23, minute=59))  # Shanghai 23:59
+        runs, _ = svc.run_presence(s, settings, ["C1"])
+        view = svc.load_run(s, "C1", None)
+    # 23:25 site time is 45 minutes early (the window opens at 23:40 the evening before); 23:59 is in it
+    assert view.codes.tolist() == [[Reason.ABSENT], [Reason.PRESENT]]
