@@ -134,3 +134,34 @@ def test_iso_plans_are_drawn_as_printed_and_tightened_institutions_get_stricter_
         repo.save_switching(s, seeded.institution_id, SwitchingState(severity="discontinued"), None)
         with pytest.raises(svc.Invalid, match="discontinued"):
             svc.preview(s, settings, class_id, population=pop)
+
+
+def test_anyone_can_redraw_from_the_stored_seed_and_population(world) -> None:  # type: ignore[no-untyped-def]
+    """An auditor's few lines, independent of sampling.select: hash the population, split it by ISO
+    week, and run Rivest's sampler per week with the stored seed and allocation."""
+    import hashlib
+    from datetime import date as date_
+
+    engine, seeded, class_id, pop = world
+    with session_scope(engine) as s:
+        row = svc.open_inspection(s, load_settings(), class_id, actor="t", population=pop)
+        population = json.loads(row.population_json)
+        draw = json.loads(row.draw_json)
+        stored = {i.session_key for i in repo.items(s, row.id)}
+        seed, population_hash = row.seed, row.population_hash
+    keys = [p["key"] for p in population]
+    assert hashlib.sha256("".join(k + "\n" for k in keys).encode()).hexdigest() == population_hash
+    weeks: dict[str, list[str]] = {}
+    for k in keys:
+        y, w, _ = date_.fromisoformat(k.split("/")[0]).isocalendar()
+        weeks.setdefault(f"{y}-W{w:02d}", []).append(k)
+    redrawn = set()
+    for label, count in zip(draw["strata"], draw["allocation"]):
+        members, picked, i = weeks[label], [], 0
+        while len(picked) < count:
+            i += 1
+            pos = int(hashlib.sha256(f"{seed}/{label},{i}".encode()).hexdigest(), 16) % len(members) + 1
+            if pos not in picked:
+                picked.append(pos)
+        redrawn |= {members[p - 1] for p in picked}
+    assert redrawn == stored

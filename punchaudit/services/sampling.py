@@ -121,13 +121,15 @@ def draw_sample(pop: Sequence[PopulationSession], plan: Plan, seed: str, window_
         sizes = [len(members[lb]) for lb in labels]
         alloc, worst = sel.stratified_sizes(plan.sample_size, sizes, plan.defects, plan.alpha)
         order = 0
+        skipped: dict[str, list[int]] = {}
         for label, d in sel.stratified_draw(seed, list(zip(labels, sizes)), alloc):
+            skipped[label] = list(d.skipped)
             for local in d.order:
                 order += 1
                 positions.append((members[label][local - 1], order))
         info.update(design="stratified by ISO week, proportional allocation (largest remainder)",
                     strata=labels, stratum_sizes=sizes, allocation=alloc, worst_case_accept=str(worst),
-                    worst_case_accept_float=float(worst),
+                    worst_case_accept_float=float(worst), skipped=skipped, stratum_seed="<seed>/<stratum>",
                     note="n raised until every spread of D bad sessions over the weeks is caught with the plan's confidence")
     else:
         d = sel.sample_positions(seed, n_total, plan.sample_size)
