@@ -253,3 +253,18 @@ def test_punch_times_are_judged_in_the_site_zone_near_midnight(engine: Engine, w
         view = svc.load_run(s, "C1", None)
     # 23:25 site time is 45 minutes early (the window opens at 23:40 the evening before); 23:59 is in it
     assert view.codes.tolist() == [[Reason.ABSENT], [Reason.PRESENT]]
+
+
+def test_nightly_run_all_recomputes_running_classes(engine: Engine, world: dict) -> None:
+    from datetime import timezone
+
+    settings = load_settings()
+    with session_scope(engine) as s:
+        assert svc.import_roster(s, settings, roster([("甲", IDS[0], "1")]), "r.xlsx").ok
+        svc.set_schedule(s, settings, "C1", sessions=["08:30-11:30"])
+        add_punch(s, "ZK1", "1", datetime.combine(MON, datetime.min.time()).replace(hour=8, minute=30))
+    long_after = datetime(2026, 6, 1, tzinfo=timezone.utc)
+    assert svc.run_all(engine, settings, now=long_after) == {"classes": 0, "new_versions": 0, "needs_sampling": []}
+    during = datetime(2026, 3, 4, 18, tzinfo=timezone.utc)
+    assert svc.run_all(engine, settings, now=during) == {"classes": 1, "new_versions": 1, "needs_sampling": ["C1"]}
+    assert svc.run_all(engine, settings, now=during)["new_versions"] == 0
