@@ -151,12 +151,10 @@ def load_inputs(bind: Bind, class_ids: Sequence[int], first: date, last: date) -
     hi = datetime.combine(last + timedelta(days=3), time())
     in_scope = and_(Punch.success.is_(True), Punch.utc_time >= lo, Punch.utc_time < hi,
                     Punch.device_id.in_([int(d) for d in d_ids] or [-1]))
-    rows = _fetch_raw(bind, select(Enrollment.id, Punch.id, _utc_minute_expr(bind), Punch.method, Punch.device_id,
-                                   Punch.clock_fault)
-                      .select_from(Punch).join(Enrollment, Enrollment.pin == Punch.pin)
-                      .where(Enrollment.class_id.in_(ids), in_scope))
-    table = np.array(rows, np.int64).reshape(len(rows), 6)
-    del rows
+    table = _fetch_ints(bind, select(Enrollment.id, Punch.id, _utc_minute_expr(bind), Punch.method, Punch.device_id,
+                                     Punch.clock_fault)
+                        .select_from(Punch).join(Enrollment, Enrollment.pin == Punch.pin)
+                        .where(Enrollment.class_id.in_(ids), in_scope), 6)
     pos = _lookup(e_ids, np.arange(len(e_ids)), table[:, 0])  # row in enrolment order
     p_id, p_utc = table[:, 1].copy(), table[:, 2].copy()
     p_method, p_clock = table[:, 3].astype(np.int8), table[:, 5].astype(np.int8)
@@ -206,21 +204,25 @@ def load_inputs(bind: Bind, class_ids: Sequence[int], first: date, last: date) -
     return out
 
 
-def _fetch_raw(bind: Bind, q: Any) -> list[tuple]:
-    """Rows as plain DBAPI tuples: millions of punches should not each become a SQLAlchemy Row.
-    The statement's values are all ints and datetimes we built, rendered as literals."""
+def _fetch_ints(bind: Bind, q: Any, width: int, block: int = 200_000) -> np.ndarray:
+    """An all-integer result as an int64 (rows, width) array, fetched from the DBAPI cursor in blocks:
+    millions of punches never become SQLAlchemy Rows, nor all at once Python tuples.
+    The statement's values are ints and datetimes we built, rendered as literals."""
     conn = bind.connection() if isinstance(bind, Session) else bind
     sql = str(q.compile(dialect=conn.dialect, compile_kwargs={"literal_binds": True}))
     cur = conn.connection.driver_connection.cursor()  # type: ignore[union-attr]
     collecting = gc.isenabled()
-    gc.disable()  # millions of small tuples: the cyclic collector would rescan them over and over
+    gc.disable()  # many small tuples: the cyclic collector would rescan them over and over
+    parts = []
     try:
         cur.execute(sql)
-        return cur.fetchall()
+        while rows := cur.fetchmany(block):
+            parts.append(np.array(rows, np.int64).reshape(len(rows), width))
     finally:
         cur.close()
         if collecting:
             gc.enable()
+    return np.concatenate(parts) if parts else np.zeros((0, width), np.int64)
 
 
 # ------------------------------------------------------------------ runs
