@@ -76,6 +76,9 @@ def test_roster_import_is_all_or_nothing_and_scoped(engine: Engine, world: dict)
         assert t.id_hash == keyed_hash(IDS[0], settings.secret_key.encode()) and IDS[0] not in t.id_masked
         again = svc.import_roster(s, settings, roster([("甲", IDS[0], "3")]), "r.xlsx")
         assert [e.reason for e in again.errors] == ["already enrolled in class C1"]
+        renamed = svc.import_roster(s, settings, roster([("丙", IDS[1], "3")]), "r.xlsx")
+        assert [(e.field, e.reason) for e in renamed.errors] == [("姓名", "the resident ID is registered under another name"),
+                                                                 ("身份证号", "already enrolled in class C1")]
 
 
 def test_runs_are_versioned_and_reason_codes_come_from_the_database(engine: Engine, world: dict) -> None:

@@ -44,10 +44,10 @@ def _http(exc: svc.PresenceError) -> HTTPException:
 
 
 @router.post("/roster")
-async def import_roster(request: Request, principal: SiteOrAdmin, session: DbSession,
-                        file: Annotated[UploadFile, File(description="Roster .xlsx or .csv")]) -> dict[str, Any]:
+def import_roster(request: Request, principal: SiteOrAdmin, session: DbSession,
+                  file: Annotated[UploadFile, File(description="Roster .xlsx or .csv")]) -> dict[str, Any]:
     """Import a subsidy roster; all or nothing. 422 lists every bad row (never a clear resident ID)."""
-    data = await file.read()
+    data = file.file.read()
     out = svc.import_roster(session, request.app.state.settings, data, file.filename or "", scope=principal.scope())
     if not out.ok:
         session.rollback()

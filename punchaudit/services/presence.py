@@ -84,6 +84,13 @@ def import_roster(session: Session, settings: Settings, data: bytes, filename: s
                                      .where(TrainingClass.code.in_(codes))):
         pins.setdefault(code, set()).add(pin)
     check = validate_roster(parsed, windows, existing, hasher, pins)
+    registered = dict(session.execute(select(Trainee.id_hash, Trainee.name).where(Trainee.id_hash.in_(hashes))).all()) \
+        if hashes else {}
+    for row in check.rows:  # a mistyped ID that happens to be valid often lands on somebody else
+        known_name = registered.get(hasher(row.resident_id))
+        if known_name is not None and known_name != row.name:
+            check.errors.append(RowError(row.row_no, "姓名", "the resident ID is registered under another name"))
+    check.errors.sort(key=lambda e: (e.row_no, e.field))
     outcome = RosterImport(rows=len(check.rows), errors=check.errors)
     if not check.rows and not check.errors:
         outcome.errors.append(RowError(0, "file", "the roster has no trainee rows"))
