@@ -137,3 +137,19 @@ def test_rolling_verification_covers_everything_within_the_period(engine: Engine
             checked |= {r.id for r in conn.execute(select(Footage.id).where(
                 Footage.last_verified_at == datetime(2024, 3, 11 + night, 3, 30)))}
     assert checked == set(range(1, 11))
+
+
+def test_low_disk_raises_an_alarm_and_evicts_nothing(engine: Engine, tmp_path: Path) -> None:
+    _ids, settings, store = _setup(engine, tmp_path)
+    src = write_video(tmp_path / "in" / "cam1_20240304T083000_20240304T083002.mp4", seconds=2)
+    svc.register_file(engine, settings, store, src, site="S1", actor="t", now=NOW)
+    assert not svc.check_disk(engine, settings, store, now=NOW).alarm
+    tight = settings.model_copy(update={"footage": settings.footage.model_copy(update={"low_disk_free_bytes": 1 << 60})})
+    state = svc.check_disk(engine, tight, store, now=NOW)
+    assert state.alarm and state.free_bytes is not None and state.free_bytes < state.threshold
+    st = svc.status(engine, tight, store)
+    assert st["low_disk"] and st["last_low_disk_alarm"] == NOW.isoformat() and st["counts"]["ok"]["files"] == 1
+    res = svc.run_sweep(engine, tight, store, now=NOW)
+    assert res.deleted == 0  # unexpired footage is never evicted to make room
+    with engine.connect() as conn:
+        assert [r.action for r in conn.execute(select(audit.T).order_by(audit.T.c.seq))][-1] == "alarm.low_disk"

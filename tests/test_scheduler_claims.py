@@ -86,3 +86,25 @@ def test_presence_job_runs_or_explains(engine: Engine) -> None:
     res = scheduler.run_job("presence_recompute", engine, load_settings(), now=NOW)
     assert res.status in ("ok", "failed")
     assert isinstance(res.outcome, dict) and res.outcome
+
+
+def test_two_scheduler_processes_claim_once(engine: Engine, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Two real processes run the same day's sweep at once: one runs it, the other skips."""
+    import os
+    import subprocess
+    import sys
+
+    if engine.dialect.name != "sqlite":  # the PG fixture's schema lives in connect args, not the URL
+        pytest.skip("processes reach the test database by URL; PostgreSQL races are covered by the thread test")
+    env = {**os.environ, "PUNCHAUDIT_DATABASE_URL": engine.url.render_as_string(hide_password=False),
+           "PUNCHAUDIT_FOOTAGE__ROOT": str(tmp_path / "footage"), "PUNCHAUDIT_LOGGING__FORMAT": "text"}
+    cmd = [sys.executable, "-m", "punchaudit", "jobs", "--run", "retention_sweep", "--date", "2026-03-10"]
+    procs = [subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+             for _ in range(2)]
+    outs = [p.communicate(timeout=120)[0] for p in procs]
+    assert all(p.returncode == 0 for p in procs), outs
+    assert sorted("2026-03-10: ok" in o for o in outs) == [False, True], outs
+    assert sum("2026-03-10: skipped" in o for o in outs) == 1, outs
+    with engine.connect() as conn:
+        runs = jobs.list_runs(conn, job="retention_sweep")
+    assert len(runs) == 1 and runs[0].status == "ok"
