@@ -123,6 +123,15 @@ def sheet_csv(sheet: SignInSheet, lang: str = "zh") -> bytes:
     return buf.getvalue().encode("utf-8-sig")
 
 
+def _number(text: str) -> str | int | float:
+    """Counts and rates as numbers in the workbook, so an inspector can sum and sort them."""
+    if text.isdigit():
+        return int(text)
+    if text.endswith("%") and text[:-1].isdigit():
+        return int(text[:-1]) / 100
+    return text
+
+
 def sheet_xlsx(sheet: SignInSheet, lang: str = "zh") -> bytes:
     """The sheet as a workbook: marks coloured by reason, the reason per cell in a comment, a legend."""
     from openpyxl import Workbook
@@ -156,7 +165,7 @@ def sheet_xlsx(sheet: SignInSheet, lang: str = "zh") -> bytes:
     for t, row in enumerate(rows):
         r = top + 1 + t
         for c, text in enumerate(row, start=1):
-            cell = ws.cell(r, c, int(text) if c == 1 else text)
+            cell = ws.cell(r, c, _number(text))
             cell.border = border
             day = c - 5
             if 0 <= day < len(sheet.days):
@@ -167,10 +176,14 @@ def sheet_xlsx(sheet: SignInSheet, lang: str = "zh") -> bytes:
     for k, row in enumerate(totals):
         r = top + 1 + len(rows) + k
         for c, text in enumerate(row, start=1):
-            cell = ws.cell(r, c, text)
+            cell = ws.cell(r, c, _number(text))
             cell.font, cell.border = Font(bold=True), border
             if c > 4:
                 cell.alignment = center
+    for row in ws.iter_rows(min_row=top + 1):
+        for cell in row:
+            if isinstance(cell.value, float):
+                cell.number_format = "0%"
     r = top + len(rows) + len(totals) + 2
     ws.cell(r, 2, tx["legend"]).font = Font(bold=True)
     for k, code in enumerate(Reason, start=1):

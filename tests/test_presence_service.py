@@ -176,10 +176,11 @@ def test_sign_in_sheet_xlsx_and_csv(engine: Engine, world: dict) -> None:
         cells = {(c.row, c.column): c for row in ws.iter_rows() for c in row}
         header_row = next(r for (r, c), cell in cells.items() if cell.value == "姓名")
         assert cells[(header_row, 5)].value == "03-02 一" and cells[(header_row, 7)].value == "出勤天数"
-        assert [cells[(header_row + 1, c)].value for c in (2, 5, 6, 7)] == ["甲", "√", "×", "1"]
+        assert [cells[(header_row + 1, c)].value for c in (2, 5, 6, 7, 8)] == ["甲", "√", "×", 1, 0.5]
+        assert cells[(header_row + 1, 8)].number_format == "0%"
         late = cells[(header_row + 2, 5)]
         assert late.value == "迟" and "迟到" in late.comment.text and "08:30-11:30" in late.comment.text
-        assert cells[(header_row + 3, 5)].value == "2"  # present per day
+        assert cells[(header_row + 3, 5)].value == 2  # present per day
         assert IDS[0] not in str([c.value for c in cells.values()])
         text = svc.report(s, "C1", "csv", lang="en")[0].decode("utf-8-sig")
         assert "Days present" in text and "late (within the limit" in text and "1,甲," in text
