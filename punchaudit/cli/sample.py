@@ -13,6 +13,7 @@ from punchaudit.cli.common import console, engine, fail, progress, settings
 from punchaudit.services import sampling as svc
 from punchaudit.services import sampling_jobs, sampling_sources
 from punchaudit.web import report as reports
+from punchaudit.web.templating import local
 from sampling.plan import Plan
 from storage import sampling as repo
 from storage.db import session_scope
@@ -84,9 +85,10 @@ def draw(
         console.print(f"inspection [bold]{row.id}[/bold]: seed {row.seed} ({row.seed_source}), "
                       f"population SHA-256 {row.population_hash}")
         console.print(f"design: {json.loads(row.draw_json)['design']}; hold: {row.hold_reference or row.hold_error}")
+        tz = svc.queue(s, row.id).timezone
         for it in repo.items(s, row.id):
-            console.print(f"  #{it.draw_order:>3} {it.session_key} ({it.stratum}) window "
-                          f"{it.window_start_utc:%H:%M:%S}-{it.window_end_utc:%H:%M:%S} UTC")
+            console.print(f"  #{it.draw_order:>3} {it.session_key} ({it.stratum}) review window "
+                          f"{local(it.window_start_utc, tz, '%H:%M:%S')}-{local(it.window_end_utc, tz, '%H:%M:%S')} {tz}")
     if clips:
         _clips(inspection_id, prescreen)
 
@@ -137,7 +139,7 @@ def review(
         except svc.SamplingError as exc:
             raise fail(str(exc)) from None
         t = Table(title=f"inspection {inspection_id}: {q.class_code} {q.class_name} ({q.inspection.status})")
-        for col in ("item", "session", "window (UTC)", "clip", "pre-screen", "verdicts"):
+        for col in ("item", "session", f"window ({q.timezone})", "clip", "pre-screen", "verdicts"):
             t.add_column(col)
         for qi in q.items:
             it = qi.item
@@ -145,7 +147,8 @@ def review(
                 if qi.prescreen and "error" not in qi.prescreen else ""
             verdicts = "; ".join(f"{v.inspector}: {'ok' if v.held_as_declared else 'BAD'}"
                                  + (f" ({v.footage_problem})" if v.footage_problem else "") for v in qi.verdicts)
-            t.add_row(str(it.id), it.session_key, f"{it.window_start_utc:%m-%d %H:%M:%S}-{it.window_end_utc:%H:%M:%S}",
+            t.add_row(str(it.id), it.session_key,
+                      f"{local(it.window_start_utc, q.timezone, '%m-%d %H:%M:%S')}-{local(it.window_end_utc, q.timezone, '%H:%M:%S')}",
                       Path(it.clip_path).name if it.clip_path else (it.clip_problem or "-"), pre, verdicts)
         console.print(t)
         console.print(f"roster: {len(q.roster)} trainees; decision so far: {q.evaluation.decision}")
