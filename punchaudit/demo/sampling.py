@@ -143,6 +143,6 @@ def run(ctx: DemoContext) -> None:
             results[code] = {"inspection_id": iid, "decision": ev["decision"], "upper_bound": ev["upper_bound"],
                              "report": str(files.html)}
     ctx.results["sampling"] = results
-    ctx.console.print(f"inspector page: {ctx.base_url}/inspector/ (sign in with an inspector key). After the demo: "
+    ctx.console.print(f"inspector page: {ctx.base_url}/inspector/ (demo inspector key: {ctx.inspector_key or ctx.admin_key}). After the demo: "
                       f"PUNCHAUDIT_DATABASE_URL=sqlite:///{ctx.workdir / 'punchaudit.db'} punchaudit serve, then "
                       f"http://127.0.0.1:{ctx.settings.api_port}/inspector/ ; reports in {ctx.workdir / 'reports'}")
