@@ -20,7 +20,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, exists, func, insert, literal, null, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, literal, null, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import audit
@@ -273,11 +275,13 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
         ids = sorted(r[0] for r in _raw(conn.execute(update(F).where(cond).values(status="deleted", deleted_at=now)
                                                   .returning(F.c.id))))
         if ids:
-            conn.execute(insert(D).from_select(
+            ins = pg_insert(D) if conn.dialect.name == "postgresql" else sqlite_insert(D)
+            conn.execute(ins.from_select(
                 ["footage_id", "key", "sha256", "size", "retain_until", "deleted_at", "job_run_id", "file_existed"],
                 select(F.c.id, F.c.key, F.c.sha256, F.c.size, F.c.retain_until, F.c.deleted_at,
                        literal(job_run_id, D.c.job_run_id.type), null())
-                .where(F.c.deleted_at == now, F.c.status == "deleted", ~exists().where(D.c.footage_id == F.c.id))))
+                .where(F.c.deleted_at == now, F.c.status == "deleted"))
+                .on_conflict_do_nothing(index_elements=["footage_id"]))
             audit.append_many(conn, [
                 (actor, "footage.deleted", f"footage:{part[0]}..{part[-1]}",
                  {"count": len(part), "ids": part, "job_run_id": job_run_id, "today": today.isoformat()})

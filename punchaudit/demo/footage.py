@@ -14,7 +14,6 @@ from __future__ import annotations
 import os
 from datetime import date, datetime, time, timedelta, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import cv2
 import numpy as np
