@@ -80,6 +80,8 @@ def test_scheduler_wiring_times_and_defaults(engine: Engine) -> None:
     assert nxt["retention_sweep"].strftime("%Y-%m-%d %H:%M %Z") == "2026-03-10 02:30 CST"
     assert nxt["integrity_verify"].strftime("%H:%M") == "03:30"
     assert nxt["presence_recompute"].strftime("%H:%M") == "01:30"
+    if "sampling_monthly" in nxt:  # the sampling area's monthly job, from the same registry
+        assert nxt["sampling_monthly"].strftime("%Y-%m-%d %H:%M") == "2026-04-01 04:30"
 
 
 def test_presence_job_runs_or_explains(engine: Engine) -> None:
