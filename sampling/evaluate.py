@@ -13,6 +13,7 @@ from fractions import Fraction
 from typing import Any
 
 from sampling.plan import hypergeom_cdf
+from sampling.select import worst_case_miss
 
 FOOTAGE_PROBLEMS = ("missing", "unreadable", "altered")
 
@@ -45,6 +46,7 @@ class Evaluation:
     alpha: Fraction
     upper_bound: int  # D_U
     upper_rate: Fraction  # D_U / N
+    bound_method: str = "hypergeometric, simple random sample"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -53,7 +55,7 @@ class Evaluation:
             "bad_items": list(self.bad_items), "disputed_items": list(self.disputed_items),
             "alpha": str(self.alpha), "upper_bound": self.upper_bound, "upper_rate": str(self.upper_rate),
             "upper_rate_float": float(self.upper_rate),
-            "bound_definition": "D_U = max{D : P(X <= x | N, D, n) > alpha}, hypergeometric, exact",
+            "bound_definition": "D_U = max{D : P(X <= x | N, D, n) > alpha}, exact", "bound_method": self.bound_method,
         }
 
 
@@ -63,6 +65,15 @@ def upper_bound(population: int, sample_size: int, bad: int, alpha: Fraction) ->
         raise ValueError("need 0 <= x <= n <= N")
     d = bad
     while d + 1 <= population - (sample_size - bad) and hypergeom_cdf(bad, population, d + 1, sample_size) > alpha:
+        d += 1
+    return d
+
+
+def upper_bound_stratified(sizes: Sequence[int], alloc: Sequence[int], alpha: Fraction) -> int:
+    """D_U for a clean stratified sample (x = 0): the largest D that some spread over the strata
+    would still leave unseen with probability > alpha. The worst case falls as D grows."""
+    d = 0
+    while d + 1 <= sum(sizes) - sum(alloc) and worst_case_miss(sizes, alloc, d + 1) > alpha:
         d += 1
     return d
 

@@ -48,7 +48,7 @@ def test_api_flow_roles_and_isolation(ctx) -> None:  # type: ignore[no-untyped-d
     assert client.post("/api/v1/sampling/plan", json={**body, "class_code": "NOPE"}, headers=insp).status_code == 404
     r = client.post("/api/v1/sampling/inspections", json=body, headers=insp)
     assert r.status_code == 201, r.text
-    iid = r.json()["id"]
+    iid, defects = r.json()["id"], r.json()["plan"]["defects"]
     assert r.json()["seed"] == "ceremony-2026-04" and r.json()["hold_reference"] == f"sampling:{iid}"
     # a site key reads its own class's inspection, not another institution's
     assert client.get(f"/api/v1/sampling/inspections/{iid}", headers={"X-API-Key": s.site_key}).status_code == 200
@@ -64,6 +64,7 @@ def test_api_flow_roles_and_isolation(ctx) -> None:  # type: ignore[no-untyped-d
     assert client.get(f"/api/v1/sampling/inspections/{iid}/verify-draw", headers=insp).json()["reproduced"] is True
     ev = client.post(f"/api/v1/sampling/inspections/{iid}/close", headers=insp).json()
     assert ev["decision"] == "pass" and ev["bad"] == 0
+    assert "stratified" in ev["bound_method"] and ev["upper_bound"] < defects
     got = client.get(f"/api/v1/sampling/inspections/{iid}", headers={"X-API-Key": s.site_key}).json()
     assert got["decision"] == "pass" and got["status"] == "closed"
     html = client.get(f"/api/v1/sampling/inspections/{iid}/report", headers=insp).text

@@ -87,3 +87,29 @@ def test_switching_rules() -> None:
     assert s3.score == 9
     assert step(s3, LotOutcome(True, acceptance_number=2, accepted_one_step_tighter=False)).score == 0
     assert SwitchingState.from_json(r.to_json()) == r
+
+
+def test_stratified_bound_against_brute_force_and_the_plan() -> None:
+    import itertools
+    import math
+
+    from sampling.evaluate import upper_bound_stratified
+    from sampling.select import stratified_sizes
+
+    sizes, alloc = [5, 6, 4], [2, 3, 2]
+
+    def miss(spread: tuple[int, ...]) -> Fraction:
+        return math.prod((Fraction(math.comb(s - d, a), math.comb(s, a)) for s, a, d in zip(sizes, alloc, spread)),
+                         start=Fraction(1))
+
+    def brute(D: int) -> Fraction:
+        return max(miss(sp) for sp in itertools.product(*(range(s + 1) for s in sizes)) if sum(sp) == D)
+
+    expected = max(D for D in range(0, sum(sizes) + 1) if brute(D) > ALPHA)
+    assert upper_bound_stratified(sizes, alloc, ALPHA) == expected
+    # a clean sample under the week-stratified plan always bounds the class below D
+    for N in range(10, 131, 9):
+        plan = hypergeometric_plan(N)
+        weeks = [10] * (N // 10) + ([N % 10] if N % 10 else [])
+        alloc2, _ = stratified_sizes(plan.sample_size, weeks, plan.defects, plan.alpha)
+        assert upper_bound_stratified(weeks, alloc2, plan.alpha) < plan.defects

@@ -11,8 +11,9 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import select
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from punchaudit.config import Settings
 from sampling import select as sel
-from sampling.evaluate import FOOTAGE_PROBLEMS, Evaluation, evaluate
+from sampling.evaluate import FOOTAGE_PROBLEMS, Evaluation, evaluate, upper_bound_stratified
 from sampling.plan import Plan, PlanError, make_plan
 from sampling.switching import Discontinued, LotOutcome, step
 from storage import sampling as repo
@@ -269,8 +270,15 @@ def evaluation(session: Session, inspection_id: int, scope: int | None = None) -
     row = _get(session, inspection_id, scope)
     plan = Plan.from_json(json.loads(row.plan_json))
     item_ids = [i.id for i in repo.items(session, row.id)]
-    return evaluate(row.population_size, item_ids, row.acceptance, plan.alpha,
-                    repo.verdict_views(repo.verdicts(session, row.id)))
+    ev = evaluate(row.population_size, item_ids, row.acceptance, plan.alpha,
+                  repo.verdict_views(repo.verdicts(session, row.id)))
+    draw = json.loads(row.draw_json)
+    if ev.decision == "pass" and ev.bad == 0 and "allocation" in draw:
+        # a clean week-stratified sample: the bound of the design actually used, worst case over spreads
+        bound = upper_bound_stratified(draw["stratum_sizes"], draw["allocation"], plan.alpha)
+        ev = replace(ev, upper_bound=bound, upper_rate=Fraction(bound, row.population_size),
+                     bound_method="week-stratified design, worst case over every spread of D across weeks")
+    return ev
 
 
 def evaluate_inspection(session: Session, inspection_id: int, *, actor: str, now: datetime | None = None) -> Evaluation:
