@@ -37,9 +37,9 @@ ENROL = [
 ]
 # (trainee slot whose PIN is used, punch photo, minutes after 08:30 on the day, what it is meant to show)
 PUNCHES = [
-    (0, "tests/test_images/obama2.jpg", 15, "the trainee himself, another photo"),
-    (1, "examples/knn_examples/train/biden/biden2.jpg", 16, "the trainee himself, another photo"),
-    (3, "examples/knn_examples/train/kit_harington/john2.jpeg", 18, "the trainee himself, another photo"),
+    (0, "tests/test_images/obama2.jpg", 15, "the trainee, in another photo"),
+    (1, "examples/knn_examples/train/biden/biden2.jpg", 16, "the trainee, in another photo"),
+    (3, "examples/knn_examples/train/kit_harington/john2.jpeg", 18, "the trainee, in another photo"),
     (2, "examples/lin-manuel-miranda.png", 17, "the enrolment picture shown to the terminal again"),
     (0, "examples/knn_examples/test/obama_and_biden.jpg", 20, "another trainee (Biden) under the first PIN"),
     (3, None, 19, "a photo without a face (lens covered)"),
