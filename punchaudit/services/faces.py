@@ -40,6 +40,7 @@ from storage.schema.base import utcnow
 log = logging.getLogger("punchaudit.faces")
 
 PHOTO_SUFFIXES = (".jpg", ".jpeg", ".png")
+_DLIB_LOCK = threading.Lock()
 
 
 def face_params(settings: Settings) -> fc.FaceParams:
@@ -66,7 +67,8 @@ def enrol_photo(session: Session, settings: Settings, trainee_id: int, photo: by
     """Enrol (or re-enrol) a trainee's reference face. Raises attendance.faces.FaceError subclasses
     for unusable photos and NotFound for a trainee the caller cannot see."""
     people.get_trainee(session, scope, trainee_id)
-    enrolment = fc.enrol(photo, face_params(settings))
+    with _DLIB_LOCK:  # API requests run in threads; dlib's models are shared objects, not documented thread-safe
+        enrolment = fc.enrol(photo, face_params(settings))
     row = repo.save_enrolment(
         session, trainee_id, enrolment, photo=photo if keep_photo else None,
         photo_sha256=hashlib.sha256(photo).hexdigest(), model=settings.faces.model, source=source,
