@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta
 
-import numpy as np
 import pytest
 from sqlalchemy import Engine, func, select
 
@@ -14,7 +13,7 @@ from punchaudit.config import load_settings
 from punchaudit.services import presence as svc
 from storage import presence as repo
 from storage.db import session_scope
-from storage.schema.core import Device, Enrollment, Institution, Punch, PunchPhoto, Site, Trainee, TrainingClass
+from storage.schema.core import Device, Institution, Punch, PunchPhoto, Site, Trainee, TrainingClass
 from storage.schema.faces import FaceVerification
 from storage.schema.presence import PresenceRun
 
