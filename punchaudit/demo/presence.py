@@ -14,6 +14,7 @@ from datetime import date, timedelta
 from rich.table import Table
 
 from attendance import resident_id
+from attendance.report import mark
 from attendance.roster import roster_xlsx
 from punchaudit.cli.presence import summary_table
 from punchaudit.demo.context import DemoContext
@@ -82,6 +83,12 @@ def run(ctx: DemoContext) -> None:
     for t in example["trainees"]:
         for reason in t["reasons"]:
             reasons[reason] = reasons.get(reason, 0) + 1
+    sheet = Table("姓名", *[d[5:] for d in example["days"]], "出勤天数",
+                  title=f"签到表 {runs[0].class_code} v{runs[0].version} (first trainees; √ present, 迟 late, × absent, 卡 card only)")
+    odd = [t for t in example["trainees"] if any(c != 0 for c in t["codes"])]
+    for t in (odd + [t for t in example["trainees"] if t not in odd])[:6]:
+        sheet.add_row(t["name"], *[mark(c) for c in t["codes"]], str(t["days_present"]))
+    ctx.console.print(sheet)
     ctx.console.print(f"{runs[0].class_code} trainee-days by reason: " + ", ".join(f"{k} {v}" for k, v in sorted(reasons.items())))
     ctx.console.print(f"sign-in sheets (签到表) written to {ctx.workdir / 'reports'}")
     ctx.results["presence"] = {r.class_code: {"run_id": r.run_id, "version": r.version, "has_records": r.has_records,
