@@ -119,11 +119,15 @@ def _read_xlsx(data: bytes) -> list[list[str]]:
     return rows
 
 
+class _FromNumber(str):
+    """Cell text of a cell Excel stored as a number: an 18-digit ID stored so has lost its last digits."""
+
+
 def _cell_text(value: object) -> str:
     if value is None:
         return ""
-    if isinstance(value, float) and value.is_integer():
-        return str(int(value))  # a PIN or phone typed as a number
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and float(value).is_integer():
+        return _FromNumber(int(value))  # a PIN or phone typed as a number
     return str(value).strip()
 
 
@@ -172,14 +176,18 @@ def parse_roster(data: bytes, filename: str = "") -> list[RosterRow | RowError]:
         values = {k: (cells[i].strip() if i < len(cells) else "") for k, i in columns.items()}
         if not any(values.values()):
             continue  # blank line, or the sign-off rows under the table
-        out.extend(_row(r, values))
+        numeric_id = isinstance(cells[columns["resident_id"]] if columns["resident_id"] < len(cells) else "", _FromNumber)
+        out.extend(_row(r, values, numeric_id))
     return out
 
 
-def _row(r: int, v: dict[str, str]) -> list[RosterRow | RowError]:
+def _row(r: int, v: dict[str, str], numeric_id: bool = False) -> list[RosterRow | RowError]:
     errors: list[RosterRow | RowError] = [RowError(r, FIELD_LABELS[k], "missing") for k in REQUIRED if not v.get(k)]
     rid = ""
-    if v.get("resident_id"):
+    if numeric_id and len(v.get("resident_id", "")) > 15:
+        errors.append(RowError(r, FIELD_LABELS["resident_id"], "stored as a number in Excel, which keeps only 15 digits; "
+                                                                 "format the column as text and type the ID again"))
+    elif v.get("resident_id"):
         try:
             rid = normalize(v["resident_id"])
         except InvalidResidentId as exc:

@@ -102,3 +102,20 @@ def test_a_file_without_a_roster_header_is_refused() -> None:
     with pytest.raises(RosterFormatError, match="考勤号"):
         parse_roster("姓名,身份证号,班级编号\n".encode(), "x.csv")
     assert isinstance(parse_roster(f"姓名,身份证号,班级编号,考勤号\n甲,{A},,1\n".encode())[0], RowError)
+
+
+def test_an_id_excel_stored_as_a_number_is_explained() -> None:
+    from io import BytesIO
+
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws = wb.active
+    ws.append(["姓名", "身份证号", "班级编号", "考勤号"])
+    ws.append(["甲", float(A[:17] + "0") if A[17] != "X" else float(A[:17] + "1"), "DT-01", 12.0])
+    ws.append(["乙", B, "DT-01", 13])
+    buf = BytesIO()
+    wb.save(buf)
+    first, second = parse_roster(buf.getvalue(), "r.xlsx")
+    assert isinstance(first, RowError) and "15 digits" in first.reason and first.row_no == 2
+    assert isinstance(second, RosterRow) and second.pin == "13"
