@@ -245,6 +245,21 @@ def latest_run(bind: Bind, class_id: int) -> PresenceRun | None:
                         .order_by(PresenceRun.version.desc()).limit(1)).first()  # type: ignore[return-value]
 
 
+_SUMMARY = (PresenceRun.id, PresenceRun.class_id, PresenceRun.version, PresenceRun.computed_at, PresenceRun.inputs_hash,
+            PresenceRun.has_records, PresenceRun.trainee_count, PresenceRun.day_count, PresenceRun.punch_count,
+            PresenceRun.coverage, PresenceRun.days_with_records, PresenceRun.missing_sessions_json)
+
+
+def latest_summaries(bind: Bind, class_ids: Sequence[int] | None = None) -> dict[int, Any]:
+    """class id -> the latest run's figures (no matrices), for many classes in one query."""
+    newest = select(PresenceRun.class_id, func.max(PresenceRun.version).label("v")).group_by(PresenceRun.class_id)
+    if class_ids is not None:
+        newest = newest.where(PresenceRun.class_id.in_(list(class_ids)))
+    sub = newest.subquery()
+    q = select(*_SUMMARY).join(sub, and_(sub.c.class_id == PresenceRun.class_id, sub.c.v == PresenceRun.version))
+    return {r.class_id: r for r in bind.execute(q)}
+
+
 def runs_of(session: Session, class_id: int) -> list[PresenceRun]:
     return list(session.scalars(select(PresenceRun).where(PresenceRun.class_id == class_id).order_by(PresenceRun.version)))
 

@@ -256,12 +256,13 @@ def _run_chunk(session: Session, settings: Settings, classes: list[TrainingClass
     offsets = table.trainee_offsets()
     punches = _concat([inputs[c.id].punches for c in classes], offsets)
     batch = match_batch(punches, table)
+    previous = repo.latest_summaries(session, [c.id for c in classes])
     out = []
     for k, cls in enumerate(classes):
         schedule, rule, inp = schedules[cls.id][0], rules[cls.id], inputs[cls.id]
         result = batch.for_class(k)
         digest = inp.inputs_hash(schedule, rule)
-        latest = repo.latest_run(session, cls.id)
+        latest = previous.get(cls.id)
         new = latest is None or latest.inputs_hash != digest
         run = repo.save_run(session, cls.id, result, inp.trainee_ids, schedule, rule, digest, len(inp.punches), trigger) \
             if new else latest
@@ -362,8 +363,10 @@ def classification(session: Session, scope: int | None = None) -> list[ClassStat
     if scope is not None:
         q = q.where(TrainingClass.institution_id == scope)
     out = []
-    for cls in session.scalars(q):
-        run = repo.latest_run(session, cls.id)
+    classes = list(session.scalars(q))
+    latest = repo.latest_summaries(session, [c.id for c in classes] if scope is not None else None)
+    for cls in classes:
+        run = latest.get(cls.id)
         out.append(ClassStatus(cls.code, cls.name, cls.institution_id, run.version if run else None,
                                run.computed_at if run else None, run.has_records if run else None,
                                run.coverage if run else None, len(json.loads(run.missing_sessions_json)) if run else None))
