@@ -46,12 +46,16 @@ class Head:
         return {"seq": self.seq, "hash": self.hash}
 
 
-def _lock(conn: Connection) -> None:
-    """Appends must see the latest head. PostgreSQL: a transaction-scoped advisory lock; SQLite:
-    the caller's transaction should be BEGIN IMMEDIATE (storage.db.transaction(immediate=True)),
-    which already serialises writers."""
+def lock(conn: Connection) -> None:
+    """Serialise with every other audited change until the caller's transaction ends. Appends must
+    see the latest head, and the retention sweep must not miss a hold committed while it runs.
+    PostgreSQL: a transaction-scoped advisory lock (re-entrant within the transaction); SQLite: the
+    writers already serialise on the database lock (BEGIN IMMEDIATE, storage.db.transaction)."""
     if conn.dialect.name == "postgresql":
         conn.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": AUDIT_LOCK_KEY})
+
+
+_lock = lock
 
 
 def head(conn: Connection) -> Head | None:

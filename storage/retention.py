@@ -166,6 +166,7 @@ def set_hold(conn: Connection, *, reason: str, set_by: str, now: datetime, class
     if conn.execute(select(target_table.c.id).where(target_table.c.id == target_id)).first() is None:
         raise RetentionError(f"{'class' if class_id is not None else 'footage'} {target_id} not found")
     now = now.replace(tzinfo=None)
+    audit.lock(conn)  # a sweep in progress finishes first; the next one sees this hold
     hold_id = conn.execute(insert(H).values(class_id=class_id, footage_id=footage_id, reason=reason, kind=kind,
                                             reference=reference, set_by=set_by, set_at=now).returning(H.c.id)).scalar_one()
     subject = f"class:{class_id}" if class_id is not None else f"footage:{footage_id}"
@@ -268,6 +269,7 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
     now = now.replace(tzinfo=None)
     result = SweepResult(today)
     with transaction(engine, immediate=True) as conn:
+        audit.lock(conn)  # no hold can be committed between reading the holds and the UPDATE
         check_clock(conn, now)
         cond = expired_unheld(conn, today, retention_days)
         if only_ids is not None:

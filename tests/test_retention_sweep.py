@@ -163,3 +163,27 @@ def test_files_left_by_a_crashed_sweep_are_removed_next_time(engine: Engine, wor
     with engine.connect() as conn:
         existed = dict(conn.execute(select(RetentionDeletion.footage_id, RetentionDeletion.file_existed)).all())
     assert existed == {rows[0].id: False, rows[1].id: True, rows[2].id: True}
+
+
+def test_a_hold_committed_during_a_sweep_is_respected(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    """An inspector's hold whose transaction is open when the sweep starts: the sweep waits for it
+    and keeps the class's footage, instead of deciding on the holds it saw before."""
+    import threading
+    import time
+
+    ids, settings, store, fids = world
+    day = at_local_day(KEEP_THROUGH + timedelta(days=1))
+    holding = threading.Event()
+
+    def inspector() -> None:
+        with transaction(engine, immediate=True) as conn:
+            retention.set_hold(conn, class_id=ids["class"], reason="late complaint", set_by="inspector", now=day)
+            holding.set()
+            time.sleep(0.5)  # the sweep starts meanwhile
+
+    t = threading.Thread(target=inspector)
+    t.start()
+    holding.wait(10)
+    res = svc.run_sweep(engine, settings, store, now=day + timedelta(seconds=1))
+    t.join()
+    assert res.deleted == 0 and set(_statuses(engine).values()) == {"ok"}
