@@ -7,16 +7,19 @@ How a punch finds its (day, session). Every class has the same session times eac
 class's check-in (and check-out) windows repeat with a period of one day. A lookup table of 1,440
 entries per distinct (session times, rule) pattern says, for a minute of the day, which session slot's
 window contains it and whether that window belongs to the punch's calendar day or an adjacent one
-(windows may cross midnight: a 00:10 session's window opens at 23:40 the day before). A second small
-table maps a class's calendar day to its training-day index (-1 on rest days). Two gathers replace a
-`searchsorted` per punch, which on unsorted punches costs 20 times more (725 ms vs 35 ms for 7 M
-punches, measured on the bench machine) because every binary search misses the cache. Windows of the
-same kind may not overlap (checked when the table is built), so each punch has at most one check-in
-session and one check-out session and the result does not depend on the order of punches.
+(windows may cross midnight: a 00:10 session's window opens at 23:40 the day before). A calendar
+table per class and (calendar day, slot) gives the cell offset, or a large negative value on rest days
+and outside the class's dates. Two gathers replace a `searchsorted` per punch, which on unsorted
+punches costs 20 times more (725 ms vs 35 ms for 7 M punches, measured on the bench machine) because
+every binary search misses the cache. Windows of the same kind may not overlap (checked when the table
+is built), so each punch has at most one check-in session and one check-out session and the result
+does not depend on the order of punches.
 
 Per (trainee, day, session) cell the best check-in is a `np.maximum.at` over a per-punch value:
 a valid on-time punch (20) beats a valid late one (19) beats the most serious reason an invalid punch
-had (4..8); no punch in the window leaves ABSENT.
+had (4..8); no punch in the window leaves ABSENT. A second `np.maximum.at` marks valid check-outs.
+Coverage counts trainees with a valid punch (counted method, registered terminal at the site, sound
+clock, photo not rejected) in a check-in or check-out window.
 
 Reason precedence, when several apply to a session or to a day, is the numeric order of `Reason`:
 the higher code wins among failures (PROXY_SUSPECTED > FACE_MISMATCH > CLOCK_FAULT > WRONG_SITE >
