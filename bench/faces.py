@@ -108,6 +108,28 @@ def bench_verify(quick: bool) -> None:
               f"punchaudit end to end (DB claim+classify+record) {_rate(n, results[('ours', workers)])} "
               f"= {results[('plain', workers)] / results[('ours', workers)]:.2f}x; outcomes {stats.outcomes}")
     print(f"  2 workers vs 1: {results[('ours', 1)] / results[('ours', 2)]:.2f}x   target >= 20/s with 2 workers")
+    _cpu_per_photo(photos[:12 if quick else 24])
+
+
+def _cpu_per_photo(photos: list[bytes]) -> None:
+    """CPU time per photo in this process: independent of what else runs on the machine, so it gives the
+    throughput two idle cores could reach (dlib is single-threaded) when the wall-clock figures above
+    were taken on a busy machine."""
+    from attendance import faces as fc
+
+    params = fc.FaceParams()
+    _plain(photos[0])
+    fc.analyse(photos[0], params, max_faces=1)
+    t = time.process_time()
+    for p in photos:
+        _plain(p)
+    plain = (time.process_time() - t) / len(photos) * 1000
+    t = time.process_time()
+    for p in photos:
+        fc.analyse(p, params, thorough=False, max_faces=1)
+    ours = (time.process_time() - t) / len(photos) * 1000
+    print(f"  CPU per photo (one process): plain library {plain:.0f} ms, punchaudit {ours:.0f} ms = {plain / ours:.2f}x; "
+          f"on 2 idle cores at most {2000 / plain:.1f}/s vs {2000 / ours:.1f}/s")
 
 
 def _warm_ours(_: int) -> None:
