@@ -152,6 +152,14 @@ def _run_hikvision(client: httpx.Client, plan: SimPlan, term: SimTerminal, tick:
             if rng.random() < 0.02:
                 serial_no += 1  # an event lost on the way: the server reports the gap
             minor = {15: 75, 1: 38, 4: 1}[verify]
+            if verify == 15 and rng.random() < 0.03:  # the face was not recognised at first: a failed attempt
+                serial_no += 1
+                failed = hikvision.build_event_json(pin=pin, when=(when - timedelta(seconds=4)).replace(tzinfo=zone),
+                                                    minor=76, serial_no=serial_no - 1, current_event=False)
+                r = client.post(f"/ISAPI/events/{term.serial}", content=failed, headers={"content-type": "application/json"})
+                report.pushes += 1
+                report.lines_sent += 1
+                report.lines_acked += r.status_code == 200
             body = hikvision.build_event_json(pin=pin, when=when.replace(tzinfo=zone), minor=minor, serial_no=serial_no,
                                               current_event=False)
             r = client.post(f"/ISAPI/events/{term.serial}", content=body, headers={"content-type": "application/json"})

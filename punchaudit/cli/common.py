@@ -12,7 +12,8 @@ from sqlalchemy import Engine
 from punchaudit.config import ConfigError, Settings, load_settings
 from storage.db import make_engine
 
-console = Console()
+# Piped output (CI logs, `make demo | tee`) gets 120 columns instead of rich's 80, so tables stay readable.
+console = Console(width=None if sys.stdout.isatty() else 120)
 err_console = Console(stderr=True)
 
 
