@@ -33,10 +33,10 @@ class Footage(Base):
     """One video file recorded by a camera at a site, with what OpenCV read from it."""
 
     __tablename__ = "footage"
-    __table_args__ = (
-        Index("ix_footage_site_day", "site_id", "first_day", "last_day"),
-        Index("ix_footage_verified", "last_verified_at"),
-    )
+    # Few indexes on purpose (and fillfactor 90 on PostgreSQL, set in migration 0004): PostgreSQL
+    # writes a new version of every row the sweep marks deleted, into every index unless the new
+    # version fits the same page (HOT).
+    __table_args__ = (Index("ix_footage_site_day", "site_id", "first_day", "last_day"),)
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     site_id: Mapped[int] = mapped_column(ForeignKey("site.id"))
     camera: Mapped[str] = mapped_column(String(64))
@@ -45,7 +45,7 @@ class Footage(Base):
     first_day: Mapped[date] = mapped_column(Date)  # site-local day of start_utc
     last_day: Mapped[date] = mapped_column(Date)  # site-local day of end_utc
     key: Mapped[str] = mapped_column(String(1000), unique=True)  # relative key in the footage store
-    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    sha256: Mapped[str] = mapped_column(String(64))
     size: Mapped[int] = mapped_column(BigInteger)
     container: Mapped[str | None] = mapped_column(String(16))
     codec: Mapped[str | None] = mapped_column(String(8))  # fourcc as OpenCV reports it
