@@ -174,17 +174,44 @@ def count_pending(session: Session) -> int:
     return int(session.scalar(no_job.where(or_(FaceJob.punch_photo_id.is_(None), FaceJob.status == "pending"))) or 0)
 
 
-def claim_pending(session: Session, limit: int, lease_minutes: int) -> list[int]:
+RESCAN_WINDOW = 10_000  # photo ids below the newest claimed one that are still looked at
+
+
+def _scan_floor(session: Session, full: bool) -> int:
+    """Photos are claimed in id order, so new ones sit above the newest claimed id. The background
+    verifier looks only there (less a window: on PostgreSQL ids can commit out of order) instead of
+    anti-joining every stored photo, blobs and all, every few seconds; explicit runs scan everything."""
+    if full:
+        return 0
+    top = session.scalar(select(func.max(FaceJob.punch_photo_id)))
+    return max(0, int(top or 0) - RESCAN_WINDOW)
+
+
+def _unjobbed(floor: int):  # type: ignore[no-untyped-def]
+    return (select(PunchPhoto.id).outerjoin(FaceJob, FaceJob.punch_photo_id == PunchPhoto.id)
+            .where(FaceJob.punch_photo_id.is_(None), PunchPhoto.id > floor))
+
+
+def _retryable(lease_minutes: int):  # type: ignore[no-untyped-def]
+    stale = utcnow() - timedelta(minutes=lease_minutes)
+    return or_(FaceJob.status == "pending", and_(FaceJob.status == "running", FaceJob.updated_at < stale))
+
+
+def has_pending(session: Session, lease_minutes: int, *, full_scan: bool = False) -> bool:
+    """Is there anything to claim? (cheap: two LIMIT 1 probes)"""
+    if session.scalar(_unjobbed(_scan_floor(session, full_scan)).limit(1)) is not None:
+        return True
+    return session.scalar(select(FaceJob.punch_photo_id).where(_retryable(lease_minutes)).limit(1)) is not None
+
+
+def claim_pending(session: Session, limit: int, lease_minutes: int, *, full_scan: bool = True) -> list[int]:
     """Claim up to `limit` photos to verify (no job row, pending, or running past its lease).
 
     Claiming writes `running`: a new row with a primary key on the photo (a second claimer fails its
     insert), or an update guarded by the status it read, so two verifiers never take the same photo."""
     stale = utcnow() - timedelta(minutes=lease_minutes)
     now = utcnow()
-    new_ids = session.scalars(
-        select(PunchPhoto.id).outerjoin(FaceJob, FaceJob.punch_photo_id == PunchPhoto.id)
-        .where(FaceJob.punch_photo_id.is_(None)).order_by(PunchPhoto.id).limit(limit)
-    ).all()
+    new_ids = session.scalars(_unjobbed(_scan_floor(session, full_scan)).order_by(PunchPhoto.id).limit(limit)).all()
     claimed: list[int] = []
     for pid in new_ids:
         try:
@@ -195,8 +222,7 @@ def claim_pending(session: Session, limit: int, lease_minutes: int) -> list[int]
         claimed.append(pid)
     if len(claimed) < limit:
         retry = session.scalars(
-            select(FaceJob.punch_photo_id)
-            .where(or_(FaceJob.status == "pending", and_(FaceJob.status == "running", FaceJob.updated_at < stale)))
+            select(FaceJob.punch_photo_id).where(_retryable(lease_minutes))
             .order_by(FaceJob.punch_photo_id).limit(limit - len(claimed))
         ).all()
         for pid in retry:

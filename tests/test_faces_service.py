@@ -118,15 +118,19 @@ def test_worker_pool_processes_pending_photos(engine: Engine) -> None:
 
 def test_claims_do_not_overlap(engine: Engine) -> None:
     w = World(engine, ["obama"])
+    with session_scope(engine) as s:
+        assert not repo.has_pending(s, 30)
     for k in range(5):
         w.add_photo(w.pin["obama"], bytes([k]) * 10, T0.replace(minute=k), with_punch=False)
     with session_scope(engine, immediate=True) as s:
+        assert repo.has_pending(s, 30)
         first = repo.claim_pending(s, 3, lease_minutes=30)
     with session_scope(engine, immediate=True) as s:
         second = repo.claim_pending(s, 10, lease_minutes=30)
     assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
     with session_scope(engine, immediate=True) as s:
         assert repo.claim_pending(s, 10, lease_minutes=30) == []
+        assert not repo.has_pending(s, 30) and repo.has_pending(s, 0)
         assert repo.claim_pending(s, 10, lease_minutes=0) != []  # past the lease: taken over (attempt 2)
         repo.claim_pending(s, 10, lease_minutes=0)  # attempt 3
         assert repo.claim_pending(s, 10, lease_minutes=0) == []  # given up
@@ -200,3 +204,16 @@ def test_limit_batches_and_unreadable_photos(engine: Engine) -> None:
         jobs = s.scalars(select(FaceJob)).all()
         assert len(jobs) == 5 and {j.status for j in jobs} == {"error"}
         assert all("truncated" in (j.reason or "") for j in jobs)
+
+
+def test_background_scan_window(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The background probe looks only near the newest claimed photo; an explicit run finds everything."""
+    monkeypatch.setattr(repo, "RESCAN_WINDOW", 2)
+    w = World(engine, ["obama"])
+    ids = [w.add_photo(w.pin["obama"], bytes([k]) * 10, T0.replace(minute=k), with_punch=False)[0] for k in range(6)]
+    with session_scope(engine) as s:  # pretend the newest was claimed while the oldest was still uncommitted
+        s.add(FaceJob(punch_photo_id=ids[-1], status="done", attempts=1))
+    with session_scope(engine, immediate=True) as s:
+        assert repo.claim_pending(s, 10, 30, full_scan=False) == ids[4:5]  # ids above newest - window
+        assert not repo.has_pending(s, 30)
+        assert repo.claim_pending(s, 10, 30, full_scan=True) == ids[:4]

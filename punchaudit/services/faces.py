@@ -203,11 +203,13 @@ class VerifyStats:
 
 
 def verify_pending(engine: Engine, settings: Settings, limit: int | None = None, workers: int | None = None, *,
-                   executor: Executor | None = None, on_batch: Callable[[int, int], None] | None = None) -> VerifyStats:
+                   executor: Executor | None = None, on_batch: Callable[[int, int], None] | None = None,
+                   full_scan: bool = True) -> VerifyStats:
     """Verify punch photos not yet verified, in batches, until none is left (or `limit` is reached).
 
     `workers` processes (default `faces.workers`; 0 runs in this process). `on_batch(done, pending)`
-    reports progress. Results are recorded with the model and thresholds used."""
+    reports progress. Results are recorded with the model and thresholds used. `full_scan=False` (the
+    background verifier) looks for new photos only above the newest claimed one (see storage.faces)."""
     f = settings.faces
     stats = VerifyStats()
     n_workers = f.workers if workers is None else workers
@@ -216,7 +218,7 @@ def verify_pending(engine: Engine, settings: Settings, limit: int | None = None,
     params = face_params(settings)
     def claim_and_submit(size: int) -> tuple[list[repo.PhotoTask], list[Future], int] | None:
         with session_scope(engine, immediate=True) as session:
-            claimed = repo.claim_pending(session, size, f.job_lease_minutes)
+            claimed = repo.claim_pending(session, size, f.job_lease_minutes, full_scan=full_scan)
         if not claimed:
             return None
         with session_scope(engine) as session:
@@ -337,11 +339,11 @@ class BackgroundVerifier:
         while not self._stop.wait(f.poll_seconds):
             try:
                 with session_scope(self.engine) as session:
-                    if repo.count_pending(session) == 0:
+                    if not repo.has_pending(session, f.job_lease_minutes):
                         continue
                 if self._pool is None:
                     self._pool = make_pool(f.workers, f.max_tasks_per_child)
-                verify_pending(self.engine, self.settings, limit=f.batch_size * 4, executor=self._pool)
+                verify_pending(self.engine, self.settings, limit=f.batch_size * 4, executor=self._pool, full_scan=False)
                 self.rounds += 1
             except BrokenProcessPool:  # a worker died (e.g. out of memory): new pool next round; the
                 log.warning("face worker pool broke; restarting it")  # claimed photos are retried after their lease
