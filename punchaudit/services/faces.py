@@ -162,6 +162,8 @@ def _analyse_task(args: tuple[int, bytes, fc.FaceParams]) -> tuple[int, fc.Photo
         return photo_id, fc.analyse(image, params, thorough=False, max_faces=1), None
     except fc.FaceError as exc:
         return photo_id, None, str(exc)
+    except Exception as exc:  # noqa: BLE001  (one odd photo must not fail its whole batch)
+        return photo_id, None, f"face analysis failed: {type(exc).__name__}: {str(exc)[:200]}"
 
 
 def _init_worker() -> None:
