@@ -50,7 +50,9 @@ def test_enrol_upload_results_and_duplicates_by_role(engine: Engine, world: Worl
     ok = up(obama, "obama", "site_a")
     assert ok.status_code == 201 and ok.json()["box_px"] >= 200
     assert up(world.trainee["biden"], "biden", "admin").status_code == 201
-    assert up(world.trainee["obama-again@B"], "obama2", "site_b").status_code == 201
+    again = up(world.trainee["obama-again@B"], "obama2", "site_b")
+    assert again.status_code == 201 and again.json()["possible_duplicates"] == 1
+    assert ok.json()["possible_duplicates"] == 0
     got = client.get(f"/api/v1/faces/enrolments/{obama}", headers=h["site_a"]).json()
     assert got["enrolment_id"] == ok.json()["enrolment_id"] and "encoding" not in got
 
@@ -100,6 +102,7 @@ def test_cli_enroll_roster_by_resident_id_and_pin(engine: Engine, world: World, 
     by_id.mkdir()
     (by_id / f"{world.resident['obama']}.jpg").write_bytes(photo("obama_small"))
     (by_id / "not-an-id.jpg").write_bytes(photo("biden"))
+    (by_id / f"{world.resident['obama-again@B']}.jpg").write_bytes(photo("obama2"))  # the same face, another ID
     by_pin = tmp_path / "by_pin"
     by_pin.mkdir()
     (by_pin / f"{world.pin['biden']}.png").write_bytes(photo("alex"))
@@ -107,11 +110,12 @@ def test_cli_enroll_roster_by_resident_id_and_pin(engine: Engine, world: World, 
     try:
         runner = CliRunner()
         r1 = runner.invoke(app, ["faces", "enroll", "--roster", str(by_id)])
-        assert "enrolled 1 of 2" in r1.output and "not-an-id.jpg" in r1.output
+        assert "enrolled 2 of 3" in r1.output and "not-an-id.jpg" in r1.output
+        assert "faces matching another resident ID" in r1.output
         r2 = runner.invoke(app, ["faces", "enroll", "--roster", str(by_pin), "--class", "CLASS-A"])
         assert "enrolled 1 of 2" in r2.output and "2 faces" in r2.output
         r3 = runner.invoke(app, ["faces", "duplicates"])
-        assert r3.exit_code == 0 and "0 suspected duplicate identities" in r3.output
+        assert r3.exit_code == 0 and "1 suspected duplicate identities" in r3.output
         world.add_photo(world.pin["obama"], punch_jpeg("obama2"), datetime(2026, 11, 25, 9, 0))
         r4 = runner.invoke(app, ["faces", "verify", "--workers", "0"])
         assert r4.exit_code == 0 and "verified 1 photos" in r4.output and "verified" in r4.output

@@ -144,8 +144,8 @@ def test_duplicates_across_institutions(engine: Engine) -> None:
     with session_scope(engine) as s:
         svc.enrol_photo(s, settings, w.trainee["obama"], photo("obama"))
         svc.enrol_photo(s, settings, w.trainee["biden"], photo("biden"))
-        svc.enrol_photo(s, settings, w.trainee["obama-again@B"], photo("obama2"))
-        svc.enrol_photo(s, settings, w.trainee["kit@B"], photo("kit"))
+        assert svc.enrol_photo(s, settings, w.trainee["obama-again@B"], photo("obama2")).look_alikes == 1
+        assert svc.enrol_photo(s, settings, w.trainee["kit@B"], photo("kit")).look_alikes == 0
     with session_scope(engine) as s:
         rows = svc.find_duplicates(s, settings)
         assert len(rows) == 1
@@ -157,6 +157,10 @@ def test_duplicates_across_institutions(engine: Engine) -> None:
         # a site key of institution A sees the pair (one of its trainees), a third institution would not
         assert len(svc.find_duplicates(s, settings, scope=w.institution_id)) == 1
         assert svc.find_duplicates(s, settings, scope=10_000) == []
+        # the check at enrolment sees the same pair, once, from the side of the trainee asked about
+        alike = svc.look_alikes(s, settings, [w.trainee["obama"], w.trainee["obama-again@B"]])
+        assert len(alike) == 1 and alike[0].distance == pytest.approx(r.distance, abs=1e-3)
+        assert svc.look_alikes(s, settings, [w.trainee["kit@B"]]) == []
 
 
 @pytest.mark.slow

@@ -30,6 +30,7 @@ class EnrolmentOut(BaseModel):
     model: str
     created_at: datetime | None = None
     requeued_photos: int = 0
+    possible_duplicates: int = 0  # enrolled faces under another resident ID this close (inspectors see who)
 
 
 class VerificationOut(BaseModel):
@@ -83,7 +84,7 @@ def upload_enrolment(trainee_id: int, request: Request, principal: SiteOrAdmin, 
         raise HTTPException(422, {"code": exc.code, "message": str(exc)}) from None
     session.commit()
     return EnrolmentOut(trainee_id=trainee_id, enrolment_id=res.enrolment_id, box_px=res.box_px,
-                        model=settings.faces.model, requeued_photos=res.requeued)
+                        model=settings.faces.model, requeued_photos=res.requeued, possible_duplicates=res.look_alikes)
 
 
 @router.get("/enrolments/{trainee_id}", response_model=EnrolmentOut)

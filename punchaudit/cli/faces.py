@@ -31,6 +31,12 @@ def enroll(
         report = svc.enrol_roster(engine(), settings(), roster, class_code=class_code,
                                   on_photo=lambda _p: bar.advance(task))
     console.print(f"enrolled {len(report.enrolled)} of {len(photos)} photos")
+    if report.look_alikes:
+        alike = Table("distance", "enrolled now", "already enrolled as", "institution / class")
+        for r in report.look_alikes:
+            alike.add_row(f"{r.distance:.3f}", f"{r.a.name} {r.a.id_masked}", f"{r.b.name} {r.b.id_masked}", _where(r.b))
+        console.print("[yellow]faces matching another resident ID (check before paying):[/yellow]")
+        console.print(alike)
     if report.refused:
         table = Table("file", "refused because")
         for name, reason in report.refused:

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 
 from attendance import faces as fc
 from attendance import resident_id as rid
-from attendance.face_index import duplicate_pairs
+from attendance.face_index import FaceIndex, duplicate_pairs
 from attendance.video import VideoParams, VideoScan, scan_video
 from punchaudit.config import Settings
 from punchaudit.services import registry_people as people
@@ -60,10 +60,11 @@ class EnrolResult:
     enrolment_id: int
     box_px: int
     requeued: int  # punch photos of this trainee that were waiting for an enrolment
+    look_alikes: int = 0  # people enrolled under another resident ID within the tolerance (see look_alikes)
 
 
 def enrol_photo(session: Session, settings: Settings, trainee_id: int, photo: bytes, *, scope: int | None = None,
-                source: str = "upload", keep_photo: bool = True) -> EnrolResult:
+                source: str = "upload", keep_photo: bool = True, check_duplicates: bool = True) -> EnrolResult:
     """Enrol (or re-enrol) a trainee's reference face. Raises attendance.faces.FaceError subclasses
     for unusable photos and NotFound for a trainee the caller cannot see."""
     people.get_trainee(session, scope, trainee_id)
@@ -74,8 +75,16 @@ def enrol_photo(session: Session, settings: Settings, trainee_id: int, photo: by
         photo_sha256=hashlib.sha256(photo).hexdigest(), model=settings.faces.model, source=source,
     )
     requeued = _requeue_skipped(session, trainee_id)
+    alikes = _warn_look_alikes(look_alikes(session, settings, [trainee_id])) if check_duplicates else []
     log.info("face enrolled", extra={"trainee_id": trainee_id, "box_px": enrolment.box_px, "source": source})
-    return EnrolResult(trainee_id, row.id, enrolment.box_px, requeued)
+    return EnrolResult(trainee_id, row.id, enrolment.box_px, requeued, len(alikes))
+
+
+def _warn_look_alikes(rows: list[DuplicateRow]) -> list[DuplicateRow]:
+    for r in rows:
+        log.warning("enrolled face matches another identity", extra={
+            "trainee_id": r.a.trainee_id, "other_trainee_id": r.b.trainee_id, "distance": r.distance})
+    return rows
 
 
 def _requeue_skipped(session: Session, trainee_id: int) -> int:
@@ -87,6 +96,7 @@ def _requeue_skipped(session: Session, trainee_id: int) -> int:
 class RosterReport:
     enrolled: list[tuple[str, int, int]] = field(default_factory=list)  # (file, trainee id, face px)
     refused: list[tuple[str, str]] = field(default_factory=list)  # (file, reason)
+    look_alikes: list[DuplicateRow] = field(default_factory=list)  # enrolled faces matching another identity
 
 
 def roster_photos(directory: Path) -> list[Path]:
@@ -105,12 +115,16 @@ def enrol_roster(engine: Engine, settings: Settings, directory: Path, *, class_c
         try:
             with session_scope(engine, immediate=True) as session:
                 trainee_id = _trainee_for_name(session, key, stem, class_code)
-                res = enrol_photo(session, settings, trainee_id, path.read_bytes(), source="roster")
+                res = enrol_photo(session, settings, trainee_id, path.read_bytes(), source="roster",
+                                  check_duplicates=False)
             report.enrolled.append((path.name, res.trainee_id, res.box_px))
         except (fc.FaceError, NotFound, Invalid) as exc:
             report.refused.append((path.name, str(exc)))
         if on_photo:
             on_photo(path)
+    if report.enrolled:  # one check for the whole folder: a single product against the city's faces
+        with session_scope(engine) as session:
+            report.look_alikes = _warn_look_alikes(look_alikes(session, settings, [t for _, t, _ in report.enrolled]))
     return report
 
 
@@ -386,10 +400,31 @@ def find_duplicates(session: Session, settings: Settings, *, tolerance: float | 
     A site key (scope) sees only pairs with one of its own trainees."""
     city = repo.city_encodings(session)
     pairs = duplicate_pairs(city.encodings, city.id_hashes, settings.faces.tolerance if tolerance is None else tolerance)
-    ta, tb = city.trainee_ids[pairs.i], city.trainee_ids[pairs.j]
+    return _duplicate_rows(session, city.trainee_ids[pairs.i], city.trainee_ids[pairs.j], pairs.distance, scope)
+
+
+def look_alikes(session: Session, settings: Settings, trainee_ids: Sequence[int]) -> list[DuplicateRow]:
+    """The duplicate check at enrolment: people enrolled anywhere in the city under another resident ID
+    whose face is within the tolerance of these trainees' active enrolments (one matrix product)."""
+    city = repo.city_encodings(session)
+    new = np.flatnonzero(np.isin(city.trainee_ids, np.asarray(trainee_ids, dtype=np.int64)))
+    if not len(new):
+        return []
+    d = FaceIndex(city.encodings).distances(city.encodings[new])
+    qi, cols = np.nonzero(d <= settings.faces.tolerance)
+    rows = new[qi]
+    # another identity; a pair of two new trainees once (rows < cols when both are new)
+    keep = (city.id_hashes[rows] != city.id_hashes[cols]) & ~(np.isin(cols, new) & (cols < rows))
+    rows, cols, dist = rows[keep], cols[keep], d[qi[keep], cols[keep]]
+    order = np.argsort(dist, kind="stable")
+    return _duplicate_rows(session, city.trainee_ids[rows[order]], city.trainee_ids[cols[order]], dist[order], None)
+
+
+def _duplicate_rows(session: Session, ta: np.ndarray, tb: np.ndarray, dist: np.ndarray,
+                    scope: int | None) -> list[DuplicateRow]:
     places = repo.trainee_places(session, np.concatenate([ta, tb]).tolist())
     rows = []
-    for a, b, d in zip(ta.tolist(), tb.tolist(), pairs.distance.tolist(), strict=True):
+    for a, b, d in zip(ta.tolist(), tb.tolist(), dist.tolist(), strict=True):
         pa, pb = places.get(a), places.get(b)
         if pa is None or pb is None:
             continue
