@@ -156,7 +156,7 @@ class Punch(Base):
             sqlite_where=text("serial_no IS NOT NULL"),
             postgresql_where=text("serial_no IS NOT NULL"),
         ),
-        Index("ix_punch_device_time", "device_id", "utc_time"),  # presence loads a site's devices by time
+        Index("ix_punch_pin_time", "pin", "utc_time"),  # presence joins enrolments to punches by PIN
     )
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
     device_id: Mapped[int] = mapped_column(ForeignKey("device.id"))

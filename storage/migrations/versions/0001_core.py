@@ -201,7 +201,7 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_punch'))
     )
     with op.batch_alter_table('punch', schema=None) as batch_op:
-        batch_op.create_index('ix_punch_device_time', ['device_id', 'utc_time'], unique=False)
+        batch_op.create_index('ix_punch_pin_time', ['pin', 'utc_time'], unique=False)
         batch_op.create_index('uq_punch_device_key', ['device_id', 'pin', 'local_time', 'verify_code', 'status_code'], unique=True, sqlite_where=sa.text('serial_no IS NULL'), postgresql_where=sa.text('serial_no IS NULL'))
         batch_op.create_index('uq_punch_device_serial', ['device_id', 'serial_no', 'utc_time'], unique=True, sqlite_where=sa.text('serial_no IS NOT NULL'), postgresql_where=sa.text('serial_no IS NOT NULL'))
 
@@ -263,7 +263,7 @@ def downgrade() -> None:
     with op.batch_alter_table('punch', schema=None) as batch_op:
         batch_op.drop_index('uq_punch_device_serial', sqlite_where=sa.text('serial_no IS NOT NULL'), postgresql_where=sa.text('serial_no IS NOT NULL'))
         batch_op.drop_index('uq_punch_device_key', sqlite_where=sa.text('serial_no IS NULL'), postgresql_where=sa.text('serial_no IS NULL'))
-        batch_op.drop_index('ix_punch_device_time')
+        batch_op.drop_index('ix_punch_pin_time')
 
     op.drop_table('punch')
     with op.batch_alter_table('device_log', schema=None) as batch_op:
