@@ -26,6 +26,7 @@ PG_URL = os.environ.get("PUNCHAUDIT_TEST_POSTGRES_URL")
 
 os.environ.setdefault("PUNCHAUDIT_SECRET_KEY", "test-secret-key-0123456789")
 os.environ.setdefault("PUNCHAUDIT_INGEST__DEVICE_CACHE_SECONDS", "0")  # tests change devices between pushes
+os.environ.setdefault("PUNCHAUDIT_FACES__BACKGROUND", "false")  # face tests start the verifier themselves
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

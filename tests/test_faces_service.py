@@ -174,7 +174,8 @@ def test_background_verifier_in_the_api_process(engine: Engine) -> None:
     base = _settings()
     off = create_app(base.model_copy(update={"faces": base.faces.model_copy(update={"background": False})}), engine)
     assert svc.start_background_verifier(off) is None
-    settings = base.model_copy(update={"faces": base.faces.model_copy(update={"workers": 1, "poll_seconds": 0.2})})
+    settings = base.model_copy(update={"faces": base.faces.model_copy(update={"workers": 1, "poll_seconds": 0.2,
+                                                                                     "background": True})})
     app = create_app(settings, engine)
     w = World(engine, ["obama"])
     with session_scope(engine) as s:

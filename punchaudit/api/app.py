@@ -3,8 +3,11 @@ from __future__ import annotations
 
 import importlib
 import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.concurrency import run_in_threadpool
 from sqlalchemy import Engine
 
 from punchaudit import __version__
@@ -31,7 +34,18 @@ ROUTERS = [
 def create_app(settings: Settings | None = None, engine: Engine | None = None) -> FastAPI:
     settings = settings or get_settings()
     engine = engine or make_engine(settings.database_url)
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Punch photos are verified in the background, never on a terminal's request path.
+        from punchaudit.services.faces import start_background_verifier
+
+        verifier = start_background_verifier(app)
+        yield
+        if verifier is not None:
+            await run_in_threadpool(verifier.stop)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="punchaudit",
         version=__version__,
         description="Attendance verification and audit sampling for subsidised vocational training.",
