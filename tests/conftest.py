@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, text
+from typer.testing import CliRunner
 
 from storage.db import make_engine
 from storage.migrate import upgrade
@@ -96,6 +97,19 @@ def engine(db_kind: str, tmp_path: Path, _sqlite_template: Path, _pg_engine: Eng
 def worker_id(request: pytest.FixtureRequest) -> str:
     """The xdist worker name, or 'main' without xdist."""
     return getattr(request.config, "workerinput", {}).get("workerid", "main")
+
+
+@pytest.fixture
+def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+    """A CLI runner whose commands use the test database (the CLI caches settings and engine)."""
+    from punchaudit.cli import common
+
+    monkeypatch.setenv("PUNCHAUDIT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
+    common.settings.cache_clear()
+    common.engine.cache_clear()
+    yield CliRunner()
+    common.engine.cache_clear()
+    common.settings.cache_clear()
 
 
 @pytest.fixture

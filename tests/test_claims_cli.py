@@ -1,27 +1,14 @@
 """`punchaudit claims ...` through Typer on a migrated SQLite file."""
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
 from punchaudit.cli import app
-from punchaudit.cli import common
 from tests.test_claims_service import employment_csv, seed
-
-
-@pytest.fixture
-def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("PUNCHAUDIT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    common.settings.cache_clear()
-    common.engine.cache_clear()
-    yield CliRunner()
-    common.engine.cache_clear()
-    common.settings.cache_clear()
 
 
 def test_import_build_submit_approve_and_package(cli: CliRunner, engine: Engine, tmp_path: Path) -> None:

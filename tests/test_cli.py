@@ -3,14 +3,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pytest
 import typer
 from sqlalchemy import Engine, func, select
 from typer.testing import CliRunner
 
 from devices.sheets import build_csv
 from punchaudit.cli import app
-from punchaudit.cli import common
 from storage.db import session_scope
 from storage.schema.core import Punch
 from tests.seed import seed
@@ -43,17 +41,8 @@ def test_every_command_has_help() -> None:
         assert (cmd.help or cmd.short_help or "").strip(), f"{' '.join(path)} has no help text"
 
 
-@pytest.fixture
-def cli_db(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Engine:
-    monkeypatch.setenv("PUNCHAUDIT_DATABASE_URL", str(engine.url.render_as_string(hide_password=False)))
-    common.settings.cache_clear()
-    common.engine.cache_clear()
-    monkeypatch.setattr(common, "engine", lambda: engine)
-    yield engine
-    common.settings.cache_clear()
-
-
-def test_ingest_file_and_quarantine_commands(cli_db: Engine, tmp_path: Path) -> None:
+def test_ingest_file_and_quarantine_commands(cli: CliRunner, engine: Engine, tmp_path: Path) -> None:
+    cli_db = engine
     seed(cli_db, hik_serial="HIK-CLI-1")
     path = tmp_path / "export.csv"
     path.write_bytes(build_csv([["工号", "姓名", "打卡时间", "验证方式"], ["1", "张伟", "2026-03-02 08:55:00", "指纹"],

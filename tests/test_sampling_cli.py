@@ -3,15 +3,13 @@ verify and report."""
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import Engine
 from typer.testing import CliRunner
 
-from punchaudit.cli import app, common
+from punchaudit.cli import app
 from punchaudit.config import load_settings
 from punchaudit.services import presence as presence_svc
 from sampling.plan import hypergeometric_plan
@@ -19,16 +17,6 @@ from storage import sampling as repo
 from storage.db import session_scope
 from tests.sampling_testkit import make_class
 from tests.seed import seed
-
-
-@pytest.fixture
-def cli(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
-    monkeypatch.setenv("PUNCHAUDIT_DATABASE_URL", engine.url.render_as_string(hide_password=False))
-    common.settings.cache_clear()
-    common.engine.cache_clear()
-    yield CliRunner()
-    common.engine.cache_clear()
-    common.settings.cache_clear()
 
 
 def test_sample_commands(cli: CliRunner, engine: Engine, tmp_path: Path) -> None:
