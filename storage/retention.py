@@ -264,8 +264,8 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
     1. one write transaction: check the clock; mark every eligible row deleted (one UPDATE, the rule
        evaluated inside the transaction, no stale list); add a deletion record each (pending:
        file_existed NULL) and audit entries;
-    2. remove the files of every pending record (this run's, and any left by a run that crashed
-       between the steps), then record per file whether it was there."""
+    2. remove the files of every pending record (this run's, as the UPDATE returned them, and any
+       left by a run that crashed between the steps), then record per file whether it was there."""
     now = now.replace(tzinfo=None)
     result = SweepResult(today)
     with transaction(engine, immediate=True) as conn:
@@ -274,8 +274,9 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
         cond = expired_unheld(conn, today, retention_days)
         if only_ids is not None:
             cond = and_(cond, F.c.id.in_(list(only_ids)))
-        ids = sorted(r[0] for r in _raw(conn.execute(update(F).where(cond).values(status="deleted", deleted_at=now)
-                                                  .returning(F.c.id))))
+        mine = sorted(_raw(conn.execute(update(F).where(cond).values(status="deleted", deleted_at=now)
+                                        .returning(F.c.id, F.c.key, F.c.size))))
+        ids = [r[0] for r in mine]
         if ids:
             ins = pg_insert(D) if conn.dialect.name == "postgresql" else sqlite_insert(D)
             conn.execute(ins.from_select(
@@ -292,7 +293,7 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
             result.held_expired = conn.execute(select(func.count()).select_from(F).where(
                 _expired_by_date(conn, today, retention_days))).scalar_one()
     result.deleted = len(ids)
-    _remove_pending_files(engine, store, result, now=now)
+    _remove_pending_files(engine, store, result, now=now, mine=mine)
     log.info("retention sweep", extra=result.as_dict())
     return result
 
@@ -304,9 +305,19 @@ def _raw(result: Any) -> list[tuple[Any, ...]]:
     return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
 
 
-def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResult, *, now: datetime) -> None:
+def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResult, *, now: datetime,
+                          mine: list[tuple[Any, ...]]) -> None:
+    """`mine`: (id, key, size) of this run's deletions, as the UPDATE returned them; pending records
+    of earlier runs (a crash, or a file that could not be removed) are read and retried too."""
+    cols = select(D.c.footage_id, D.c.key, D.c.size)
     with engine.connect() as conn:
-        pending = _raw(conn.execute(select(D.c.footage_id, D.c.key, D.c.size).where(D.c.file_existed.is_(None))))
+        pending = _raw(conn.execute(cols.where(D.c.file_existed.is_(None), D.c.deleted_at < now)))
+        same_time = conn.execute(select(func.count()).select_from(D).where(
+            D.c.file_existed.is_(None), D.c.deleted_at == now)).scalar_one()
+        if same_time != len(mine):  # a crashed run with the very same clock reading: read them all
+            pending += _raw(conn.execute(cols.where(D.c.file_existed.is_(None), D.c.deleted_at == now)))
+        else:
+            pending += mine
     if not pending:
         return
     outcomes = store.delete_many([p[1] for p in pending])

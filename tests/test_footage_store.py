@@ -1,0 +1,35 @@
+"""The store's bulk delete, as the retention sweep uses it: keys that would climb out of the root are
+never joined raw, and the threaded path reports each file's outcome in order."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from storage.footage_store import LocalFolderStore
+
+
+def _touch(root: Path, key: str) -> None:
+    path = root / key
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(b"x")
+
+
+def test_delete_many_outcomes_in_order_on_the_threaded_path(tmp_path: Path) -> None:
+    store = LocalFolderStore(tmp_path / "store")
+    keys = [f"S{i % 3}/cam1/{i}.mp4" for i in range(3_000)]
+    for key in keys[::2]:  # every other file exists
+        _touch(store.root, key)
+    out = store.delete_many(keys, workers=2)
+    assert out == [i % 2 == 0 for i in range(3_000)]
+    assert not any(store.exists(k) for k in keys)
+
+
+def test_delete_many_never_leaves_the_root(tmp_path: Path) -> None:
+    store = LocalFolderStore(tmp_path / "store")
+    outside = tmp_path / "victim.mp4"
+    outside.write_bytes(b"evidence")
+    _touch(store.root, "S1/cam1/a.mp4")
+    _touch(store.root, "S1/cam1/b.mp4")
+    out = store.delete_many(["S1/cam1/a.mp4", "../victim.mp4", "S1/../../victim.mp4", "S1\\cam1\\b.mp4", "x\x00y"])
+    assert out[0] is True and out[3] is True
+    assert all(isinstance(o, OSError) for o in (out[1], out[2], out[4]))
+    assert outside.read_bytes() == b"evidence"
