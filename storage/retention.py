@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
@@ -249,11 +250,15 @@ class SweepResult:
     bytes_freed: int = 0
     held_expired: int = 0
     errors: list[str] = field(default_factory=list)
+    # wall time of the three steps: the deciding transaction (with its commit), removing the files,
+    # and recording their outcome
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {"today": self.today.isoformat(), "deleted": self.deleted, "files_removed": self.files_removed,
                 "files_already_gone": self.files_already_gone, "bytes_freed": self.bytes_freed,
-                "held_expired": self.held_expired, "errors": self.errors[:20]}
+                "held_expired": self.held_expired, "errors": self.errors[:20],
+                "seconds": {k: round(v, 3) for k, v in self.seconds.items()}}
 
 
 def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, retention_days: int,
@@ -268,6 +273,7 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
        left by a run that crashed between the steps), then record per file whether it was there."""
     now = now.replace(tzinfo=None)
     result = SweepResult(today)
+    started = time.perf_counter()
     with transaction(engine, immediate=True) as conn:
         audit.lock(conn)  # no hold can be committed between reading the holds and the UPDATE
         check_clock(conn, now)
@@ -293,6 +299,7 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
             result.held_expired = conn.execute(select(func.count()).select_from(F).where(
                 _expired_by_date(conn, today, retention_days))).scalar_one()
     result.deleted = len(ids)
+    result.seconds["decide"] = time.perf_counter() - started
     _remove_pending_files(engine, store, result, now=now, mine=mine)
     log.info("retention sweep", extra=result.as_dict())
     return result
@@ -311,6 +318,7 @@ def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResu
     of earlier runs (a crash, or a file that could not be removed) are read and retried too."""
     cols = select(D.c.footage_id, D.c.key, D.c.size)
     with engine.connect() as conn:
+        last_record = conn.execute(select(func.coalesce(func.max(D.c.id), 0))).scalar_one()
         pending = _raw(conn.execute(cols.where(D.c.file_existed.is_(None), D.c.deleted_at < now)))
         same_time = conn.execute(select(func.count()).select_from(D).where(
             D.c.file_existed.is_(None), D.c.deleted_at == now)).scalar_one()
@@ -320,7 +328,10 @@ def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResu
             pending += mine
     if not pending:
         return
+    started = time.perf_counter()
     outcomes = store.delete_many([p[1] for p in pending])
+    result.seconds["files"] = time.perf_counter() - started
+    started = time.perf_counter()
     removed, gone, failed = [], [], []
     for (footage_id, _key, size), outcome in zip(pending, outcomes):
         if outcome is True:
@@ -334,9 +345,11 @@ def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResu
     result.files_removed, result.files_already_gone = len(removed), len(gone)
     majority, minority = (True, gone) if len(removed) >= len(gone) else (False, removed)
     with transaction(engine, immediate=True) as conn:
-        base = and_(D.c.file_existed.is_(None), D.c.deleted_at <= now)
+        # only records read above: a deletion committed meanwhile (an operator's) is not yet attempted
+        base = and_(D.c.file_existed.is_(None), D.c.deleted_at <= now, D.c.id <= last_record)
         if failed:
             base = and_(base, D.c.footage_id.not_in(failed))
         conn.execute(update(D).where(base).values(file_existed=majority))
         for i in range(0, len(minority), 30_000):
             conn.execute(update(D).where(D.c.footage_id.in_(minority[i:i + 30_000])).values(file_existed=not majority))
+    result.seconds["outcome"] = time.perf_counter() - started
