@@ -14,6 +14,7 @@
 """
 from __future__ import annotations
 
+import json
 import logging
 import time
 from collections.abc import Sequence
@@ -21,9 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, literal, null, or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import audit
@@ -267,10 +266,11 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
     """Delete expired, unheld footage in two steps, so bytes are only ever removed for a deletion that
     is already committed with its record and audit entry:
     1. one write transaction: check the clock; mark every eligible row deleted (one UPDATE, the rule
-       evaluated inside the transaction, no stale list); add a deletion record each (pending:
-       file_existed NULL) and audit entries;
-    2. remove the files of every pending record (this run's, as the UPDATE returned them, and any
-       left by a run that crashed between the steps), then record per file whether it was there."""
+       evaluated inside the transaction, no stale list); add the sweep's deletion record (one row,
+       files pending) and audit entries listing the ids;
+    2. remove the files (this run's, as the UPDATE returned them, and any of a record left pending by
+       a run that crashed between the steps or could not remove a file), then record on the deletion
+       record how many were removed and which were already gone."""
     now = now.replace(tzinfo=None)
     result = SweepResult(today)
     started = time.perf_counter()
@@ -283,24 +283,23 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
         mine = sorted(_raw(conn.execute(update(F).where(cond).values(status="deleted", deleted_at=now)
                                         .returning(F.c.id, F.c.key, F.c.size))))
         ids = [r[0] for r in mine]
+        record_id = None
         if ids:
-            ins = pg_insert(D) if conn.dialect.name == "postgresql" else sqlite_insert(D)
-            conn.execute(ins.from_select(
-                ["footage_id", "key", "sha256", "size", "retain_until", "deleted_at", "job_run_id", "file_existed"],
-                select(F.c.id, F.c.key, F.c.sha256, F.c.size, F.c.retain_until, F.c.deleted_at,
-                       literal(job_run_id, D.c.job_run_id.type), null())
-                .where(F.c.deleted_at == now, F.c.status == "deleted"))
-                .on_conflict_do_nothing(index_elements=["footage_id"]))
+            record_id = conn.execute(insert(D).values(
+                deleted_at=now, today=today, actor=actor, job_run_id=job_run_id, count=len(ids),
+                first_footage_id=ids[0], last_footage_id=ids[-1], files_removed=0, files_already_gone=0)
+                .returning(D.c.id)).scalar_one()
             audit.append_many(conn, [
                 (actor, "footage.deleted", f"footage:{part[0]}..{part[-1]}",
-                 {"count": len(part), "ids": part, "job_run_id": job_run_id, "today": today.isoformat()})
+                 {"count": len(part), "ids": part, "deletion_id": record_id, "job_run_id": job_run_id,
+                  "today": today.isoformat()})
                 for part in (ids[i:i + audit_batch] for i in range(0, len(ids), audit_batch))], at=now)
         if only_ids is None:
             result.held_expired = conn.execute(select(func.count()).select_from(F).where(
                 _expired_by_date(conn, today, retention_days))).scalar_one()
     result.deleted = len(ids)
     result.seconds["decide"] = time.perf_counter() - started
-    _remove_pending_files(engine, store, result, now=now, mine=mine)
+    _remove_pending_files(engine, store, result, now=now, record_id=record_id, mine=mine)
     log.info("retention sweep", extra=result.as_dict())
     return result
 
@@ -312,44 +311,53 @@ def _raw(result: Any) -> list[tuple[Any, ...]]:
     return cursor.fetchall() if cursor is not None else [tuple(r) for r in result]
 
 
+def _pending_files(conn: Connection, record: Any) -> list[tuple[Any, ...]]:
+    """(id, key, size) of the files a pending deletion record still has to remove: those whose removal
+    failed, or, if the run died before trying, every footage row it deleted."""
+    cols = select(F.c.id, F.c.key, F.c.size).where(F.c.status == "deleted")
+    if record.pending_ids is not None:
+        ids = json.loads(record.pending_ids)
+        return [r for i in range(0, len(ids), 30_000)
+                for r in _raw(conn.execute(cols.where(F.c.id.in_(ids[i:i + 30_000]))))]
+    return _raw(conn.execute(cols.where(F.c.deleted_at == record.deleted_at)))
+
+
 def _remove_pending_files(engine: Engine, store: FootageStore, result: SweepResult, *, now: datetime,
-                          mine: list[tuple[Any, ...]]) -> None:
-    """`mine`: (id, key, size) of this run's deletions, as the UPDATE returned them; pending records
-    of earlier runs (a crash, or a file that could not be removed) are read and retried too."""
-    cols = select(D.c.footage_id, D.c.key, D.c.size)
+                          record_id: int | None, mine: list[tuple[Any, ...]]) -> None:
+    """Remove this run's files (`mine`: id, key, size as the UPDATE returned them) and those of any
+    earlier record still pending, then write each record's file outcome."""
     with engine.connect() as conn:
-        last_record = conn.execute(select(func.coalesce(func.max(D.c.id), 0))).scalar_one()
-        pending = _raw(conn.execute(cols.where(D.c.file_existed.is_(None), D.c.deleted_at < now)))
-        same_time = conn.execute(select(func.count()).select_from(D).where(
-            D.c.file_existed.is_(None), D.c.deleted_at == now)).scalar_one()
-        if same_time != len(mine):  # a crashed run with the very same clock reading: read them all
-            pending += _raw(conn.execute(cols.where(D.c.file_existed.is_(None), D.c.deleted_at == now)))
-        else:
-            pending += mine
-    if not pending:
+        earlier = conn.execute(select(D).where(D.c.files_done_at.is_(None), D.c.id != (record_id or 0))
+                               .order_by(D.c.id)).all()
+        work = [(r.id, json.loads(r.gone_ids or "[]"), _pending_files(conn, r)) for r in earlier]
+    if record_id is not None:
+        work.append((record_id, [], mine))
+    if not work:
         return
     started = time.perf_counter()
-    outcomes = store.delete_many([p[1] for p in pending])
+    outcomes = store.delete_many([f[1] for _rec, _gone, files in work for f in files])
     result.seconds["files"] = time.perf_counter() - started
     started = time.perf_counter()
-    removed, gone, failed = [], [], []
-    for (footage_id, _key, size), outcome in zip(pending, outcomes):
-        if outcome is True:
-            removed.append(footage_id)
-            result.bytes_freed += size
-        elif outcome is False:
-            gone.append(footage_id)
-        else:  # stays pending; the next sweep retries
-            failed.append(footage_id)
-            result.errors.append(f"footage {footage_id}: {outcome}")
-    result.files_removed, result.files_already_gone = len(removed), len(gone)
-    majority, minority = (True, gone) if len(removed) >= len(gone) else (False, removed)
+    position = 0
     with transaction(engine, immediate=True) as conn:
-        # only records read above: a deletion committed meanwhile (an operator's) is not yet attempted
-        base = and_(D.c.file_existed.is_(None), D.c.deleted_at <= now, D.c.id <= last_record)
-        if failed:
-            base = and_(base, D.c.footage_id.not_in(failed))
-        conn.execute(update(D).where(base).values(file_existed=majority))
-        for i in range(0, len(minority), 30_000):
-            conn.execute(update(D).where(D.c.footage_id.in_(minority[i:i + 30_000])).values(file_existed=not majority))
+        for rec_id, gone, files in work:
+            removed, failed, newly_gone = 0, [], []
+            for (footage_id, _key, size), outcome in zip(files, outcomes[position:position + len(files)]):
+                if outcome is True:
+                    removed += 1
+                    result.bytes_freed += size
+                elif outcome is False:
+                    newly_gone.append(footage_id)
+                else:  # stays pending; the next sweep retries
+                    failed.append(footage_id)
+                    result.errors.append(f"footage {footage_id}: {outcome}")
+            position += len(files)
+            result.files_removed += removed
+            result.files_already_gone += len(newly_gone)
+            gone += newly_gone
+            conn.execute(update(D).where(D.c.id == rec_id).values(
+                files_removed=D.c.files_removed + removed, files_already_gone=len(gone),
+                gone_ids=json.dumps(sorted(gone), separators=(",", ":")) if gone else None,
+                pending_ids=json.dumps(failed, separators=(",", ":")) if failed else None,
+                files_done_at=None if failed else now))
     result.seconds["outcome"] = time.perf_counter() - started

@@ -62,13 +62,19 @@ def test_two_year_boundary_and_holds(engine: Engine, world) -> None:  # type: ig
     assert st == {fids[0]: "deleted", fids[1]: "ok", fids[2]: "deleted"}
     with engine.connect() as conn:
         keys = {r.id: r.key for r in conn.execute(select(Footage))}
-        dels = conn.execute(select(RetentionDeletion.footage_id, RetentionDeletion.job_run_id,
-                                   RetentionDeletion.retain_until)).all()
+        dels = conn.execute(select(RetentionDeletion)).all()
+        gone_rows = conn.execute(select(Footage).where(Footage.status == "deleted")).all()
         entries = [r for r in conn.execute(select(audit.T).order_by(audit.T.c.seq))]
         assert audit.verify(conn).ok
     assert not store.exists(keys[fids[0]]) and store.exists(keys[fids[1]])
-    assert sorted(d.footage_id for d in dels) == [fids[0], fids[2]]
-    assert {d.job_run_id for d in dels} == {res.run_id} and {d.retain_until for d in dels} == {KEEP_THROUGH}
+    # one deletion record for the sweep; the deleted rows point at it by their deletion time and keep
+    # what justified the deletion
+    assert len(dels) == 1 and dels[0].job_run_id == res.run_id and dels[0].count == 2
+    assert (dels[0].first_footage_id, dels[0].last_footage_id) == (fids[0], fids[2])
+    assert dels[0].files_done_at is not None and dels[0].files_removed == 2 and dels[0].gone_ids is None
+    assert sorted(r.id for r in gone_rows) == [fids[0], fids[2]]
+    assert {r.deleted_at for r in gone_rows} == {dels[0].deleted_at}
+    assert {r.retain_until for r in gone_rows} == {KEEP_THROUGH}
     deleted_entry = [e for e in entries if e.action == "footage.deleted"]
     assert len(deleted_entry) == 1 and '"ids":[%d,%d]' % (fids[0], fids[2]) in deleted_entry[0].payload
     # release the hold: the next sweep purges it
@@ -152,17 +158,46 @@ def test_files_left_by_a_crashed_sweep_are_removed_next_time(engine: Engine, wor
     with transaction(engine, immediate=True) as conn:
         rows = conn.execute(update(Footage).where(retention.expired_unheld(conn, KEEP_THROUGH + timedelta(days=1), 730))
                             .values(status="deleted", deleted_at=day).returning(Footage.id, Footage.key)).all()
-        for r in rows:
-            conn.execute(RetentionDeletion.__table__.insert().values(
-                footage_id=r.id, key=r.key, sha256="x" * 64, size=1, retain_until=KEEP_THROUGH, deleted_at=day))
+        conn.execute(RetentionDeletion.__table__.insert().values(
+            deleted_at=day, today=KEEP_THROUGH + timedelta(days=1), actor="retention-sweep", count=len(rows),
+            first_footage_id=min(r.id for r in rows), last_footage_id=max(r.id for r in rows), files_removed=0,
+            files_already_gone=0))
     assert all(store.exists(r.key) for r in rows) and len(rows) == 3
     store.delete(rows[0].key)  # one vanished meanwhile
     res = svc.run_sweep(engine, settings, store, now=day + timedelta(hours=1))
     assert res.deleted == 0 and res.files_removed == 2 and res.files_already_gone == 1
     assert not any(store.exists(r.key) for r in rows)
     with engine.connect() as conn:
-        existed = dict(conn.execute(select(RetentionDeletion.footage_id, RetentionDeletion.file_existed)).all())
-    assert existed == {rows[0].id: False, rows[1].id: True, rows[2].id: True}
+        rec = conn.execute(select(RetentionDeletion)).one()
+    assert rec.files_done_at is not None and rec.files_removed == 2 and rec.files_already_gone == 1
+    assert rec.gone_ids == f"[{rows[0].id}]" and rec.pending_ids is None
+    # done: the next sweep has nothing left to remove
+    res = svc.run_sweep(engine, settings, store, now=day + timedelta(hours=2))
+    assert res.files_removed == 0 and res.files_already_gone == 0
+
+
+def test_a_file_that_cannot_be_removed_stays_pending_and_is_retried(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
+    ids, settings, store, fids = world
+    day = at_local_day(KEEP_THROUGH + timedelta(days=1))
+    with engine.connect() as conn:
+        keys = dict(conn.execute(select(Footage.id, Footage.key)).all())
+    stuck = Path(settings.footage.root) / keys[fids[1]]
+    stuck.unlink()
+    stuck.mkdir()  # unlink() of a directory fails: the removal errors out
+    (stuck / "x").write_bytes(b"x")
+    res = svc.run_sweep(engine, settings, store, now=day)
+    assert res.deleted == 3 and res.files_removed == 2 and len(res.errors) == 1
+    with engine.connect() as conn:
+        rec = conn.execute(select(RetentionDeletion)).one()
+    assert rec.files_done_at is None and rec.pending_ids == f"[{fids[1]}]" and rec.files_removed == 2
+    (stuck / "x").unlink()
+    stuck.rmdir()
+    stuck.write_bytes(b"back")
+    res = svc.run_sweep(engine, settings, store, now=day + timedelta(hours=1))
+    assert res.deleted == 0 and res.files_removed == 1 and not res.errors and not stuck.exists()
+    with engine.connect() as conn:
+        rec = conn.execute(select(RetentionDeletion)).one()
+    assert rec.files_done_at is not None and rec.pending_ids is None and rec.files_removed == 3
 
 
 def test_a_hold_committed_during_a_sweep_is_respected(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]

@@ -87,18 +87,27 @@ class LegalHold(Base):
 
 
 class RetentionDeletion(Base):
-    """A footage file the retention sweep destroyed, with what justified it."""
+    """One retention sweep that deleted footage: when, on what day's rule, by which job run, and what
+    became of the files. The footage rows it deleted carry `status='deleted'` and `deleted_at` equal
+    to this record's `deleted_at` (unique, so the link is exact), and keep their key, SHA-256, size
+    and retain-until date; the audit log lists their ids. One row per sweep, not per file: a backlog
+    of hundreds of thousands of expired files is recorded without writing as many rows twice."""
 
     __tablename__ = "retention_deletion"
     id: Mapped[int] = mapped_column(BigId, primary_key=True)
-    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id"), unique=True)
-    key: Mapped[str] = mapped_column(String(1000))
-    sha256: Mapped[str] = mapped_column(String(64))
-    size: Mapped[int] = mapped_column(BigInteger)
-    retain_until: Mapped[date] = mapped_column(Date)
-    deleted_at: Mapped[datetime] = mapped_column(DateTime)
+    deleted_at: Mapped[datetime] = mapped_column(DateTime, unique=True)  # = footage.deleted_at of its files
+    today: Mapped[date] = mapped_column(Date)  # the day whose rule was applied
+    actor: Mapped[str] = mapped_column(String(100))
     job_run_id: Mapped[int | None] = mapped_column(ForeignKey("job_run.id"))
-    file_existed: Mapped[bool | None] = mapped_column()  # None: bytes not removed yet (the next sweep retries)
+    count: Mapped[int] = mapped_column(Integer)
+    first_footage_id: Mapped[int] = mapped_column(BigInteger)
+    last_footage_id: Mapped[int] = mapped_column(BigInteger)
+    # files: None until every file was attempted (the next sweep finishes a crashed or failed one)
+    files_done_at: Mapped[datetime | None] = mapped_column(DateTime)
+    files_removed: Mapped[int] = mapped_column(Integer, default=0)
+    files_already_gone: Mapped[int] = mapped_column(Integer, default=0)
+    gone_ids: Mapped[str | None] = mapped_column(Text)  # JSON ids whose file was not there any more
+    pending_ids: Mapped[str | None] = mapped_column(Text)  # JSON ids whose removal failed, retried next sweep
 
 
 class FootageClip(Base):

@@ -130,18 +130,21 @@ def upgrade() -> None:
 
     op.create_table('retention_deletion',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('footage_id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
-    sa.Column('key', sa.String(length=1000), nullable=False),
-    sa.Column('sha256', sa.String(length=64), nullable=False),
-    sa.Column('size', sa.BigInteger(), nullable=False),
-    sa.Column('retain_until', sa.Date(), nullable=False),
     sa.Column('deleted_at', sa.DateTime(), nullable=False),
+    sa.Column('today', sa.Date(), nullable=False),
+    sa.Column('actor', sa.String(length=100), nullable=False),
     sa.Column('job_run_id', sa.Integer(), nullable=True),
-    sa.Column('file_existed', sa.Boolean(), nullable=True),
-    sa.ForeignKeyConstraint(['footage_id'], ['footage.id'], name=op.f('fk_retention_deletion_footage_id_footage')),
+    sa.Column('count', sa.Integer(), nullable=False),
+    sa.Column('first_footage_id', sa.BigInteger(), nullable=False),
+    sa.Column('last_footage_id', sa.BigInteger(), nullable=False),
+    sa.Column('files_done_at', sa.DateTime(), nullable=True),
+    sa.Column('files_removed', sa.Integer(), nullable=False),
+    sa.Column('files_already_gone', sa.Integer(), nullable=False),
+    sa.Column('gone_ids', sa.Text(), nullable=True),
+    sa.Column('pending_ids', sa.Text(), nullable=True),
     sa.ForeignKeyConstraint(['job_run_id'], ['job_run.id'], name=op.f('fk_retention_deletion_job_run_id_job_run')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_retention_deletion')),
-    sa.UniqueConstraint('footage_id', name=op.f('uq_retention_deletion_footage_id'))
+    sa.UniqueConstraint('deleted_at', name=op.f('uq_retention_deletion_deleted_at'))
     )
     # ### end Alembic commands ###
     _create_triggers()
@@ -188,9 +191,8 @@ def _create_triggers() -> None:
             f"WHEN NEW.retain_until < OLD.retain_until BEGIN SELECT RAISE(ABORT, '{SHORTEN}'); END"
         )
         return
-    # room on each page so the sweep's status update and the file outcome are written in place (HOT)
+    # room on each page so the sweep's status update can be written in place (HOT)
     op.execute("ALTER TABLE footage SET (fillfactor = 90)")
-    op.execute("ALTER TABLE retention_deletion SET (fillfactor = 70)")
     op.execute(
         "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
