@@ -114,6 +114,8 @@ def bench_sweep_postgres(url: str, n: int) -> None:
                     copy.write_row(row)
             cur.executemany(SQL["holds"].replace("?", "%s"), world["holds"])
             cur.execute("ANALYZE")
+            cur.execute("SELECT pg_relation_size('footage')")
+            table_mb = cur.fetchone()[0] / 1e6
             raw.commit()
         finally:
             raw.close()
@@ -126,7 +128,7 @@ def bench_sweep_postgres(url: str, n: int) -> None:
             t = time.perf_counter()
             nxt = sweep(engine, store, now=NOW + timedelta(days=1), today=TODAY + timedelta(days=1), retention_days=730)
             steady = time.perf_counter() - t
-        print(f"PostgreSQL: loaded {n:,} footage rows with COPY in {setup:.1f} s; backlog sweep ({res.deleted:,} "
+        print(f"PostgreSQL: loaded {n:,} footage rows with COPY in {setup:.1f} s ({table_mb:.0f} MB of table pages); backlog sweep ({res.deleted:,} "
               f"deleted): {elapsed:.2f} s ({_steps(res)}); next night ({nxt.deleted:,} expired): {steady:.2f} s; "
               f"aim <= 5 s: {'met' if steady <= 5 else 'NOT met'} (steady), {'met' if elapsed <= 5 else 'NOT met'} (backlog)")
     finally:

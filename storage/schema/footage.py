@@ -33,7 +33,7 @@ class Footage(Base):
     """One video file recorded by a camera at a site, with what OpenCV read from it."""
 
     __tablename__ = "footage"
-    # Few indexes on purpose (and fillfactor 90 on PostgreSQL, set in migration 0004): PostgreSQL
+    # Few indexes on purpose (and fillfactor 60 on PostgreSQL, set in migration 0004): PostgreSQL
     # writes a new version of every row the sweep marks deleted, into every index unless the new
     # version fits the same page (HOT).
     __table_args__ = (Index("ix_footage_site_day", "site_id", "first_day", "last_day"),)

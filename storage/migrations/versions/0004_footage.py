@@ -191,8 +191,10 @@ def _create_triggers() -> None:
             f"WHEN NEW.retain_until < OLD.retain_until BEGIN SELECT RAISE(ABORT, '{SHORTEN}'); END"
         )
         return
-    # room on each page so the sweep's status update can be written in place (HOT)
-    op.execute("ALTER TABLE footage SET (fillfactor = 90)")
+    # room on each page so the sweep's status update is written on the same page (HOT: no index
+    # entries): a backlog of 664 k expired rows of 1 M took 8.5 s at fillfactor 90, 6.1 s at 70, 4.1 s at
+    # 60 and 3.9 s at 50 (bench footage); 60 costs 1.5x the table pages of a full fill
+    op.execute("ALTER TABLE footage SET (fillfactor = 60)")
     op.execute(
         "CREATE FUNCTION audit_log_append_only() RETURNS trigger LANGUAGE plpgsql AS $$ "
         f"BEGIN RAISE EXCEPTION '{APPEND_ONLY}'; END $$"
