@@ -11,6 +11,7 @@ import hmac
 import ipaddress
 import logging
 import time
+from weakref import WeakKeyDictionary
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -122,7 +123,8 @@ def check_device(device: DeviceInfo | None, push: Push, settings: Settings) -> s
     return None
 
 
-_device_cache: dict[tuple[int, str], tuple[float, DeviceInfo]] = {}
+# per engine (dropped with it), then per serial: (monotonic time cached, device)
+_device_cache: WeakKeyDictionary[Engine, dict[str, tuple[float, DeviceInfo]]] = WeakKeyDictionary()
 
 
 def authorize(engine: Engine, push: Push, settings: Settings) -> DeviceInfo:
@@ -131,8 +133,8 @@ def authorize(engine: Engine, push: Push, settings: Settings) -> DeviceInfo:
     Registered devices are cached for `ingest.device_cache_seconds` (default 2 s), which saves a
     database round trip on every push; disabling a device or changing its token takes effect within it.
     """
-    key = (id(engine), push.serial)
-    hit = _device_cache.get(key)
+    cache = _device_cache.setdefault(engine, {})
+    hit = cache.get(push.serial)
     now = time.monotonic()
     if hit is not None and now - hit[0] < settings.ingest.device_cache_seconds:
         device: DeviceInfo | None = hit[1]
@@ -140,7 +142,7 @@ def authorize(engine: Engine, push: Push, settings: Settings) -> DeviceInfo:
         with transaction(engine, immediate=False) as conn:
             device = load_device(conn, push.serial)
         if device is not None:
-            _device_cache[key] = (now, device)
+            cache[push.serial] = (now, device)
     reason = check_device(device, push, settings)
     if reason is None:
         assert device is not None
