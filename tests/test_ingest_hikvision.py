@@ -63,6 +63,15 @@ def test_failures_are_kept_as_failed_attempts_and_gaps_reported(client: TestClie
     assert [(p.serial_no, p.method, p.success) for p in ps] == [(1, 1, True), (2, 2, False), (6, 2, True)]
 
 
+def test_verification_without_employee_number_is_quarantined(client: TestClient, engine: Engine) -> None:
+    when = datetime.now(CST).replace(microsecond=0)
+    body = hikvision.build_event_json(pin=None, when=when, minor=75, serial_no=3)
+    r = client.post(f"/ISAPI/events/{HIK}", content=body, headers={"content-type": "application/json"})
+    assert r.status_code == 200 and r.json()["accepted"] == 0
+    (entry,) = list_entries(engine)
+    assert entry.kind == "line" and "employeeNoString" in entry.reason and "serialNo=3" in (entry.text or "")
+
+
 def test_malformed_event_is_quarantined(client: TestClient, engine: Engine) -> None:
     r = client.post(f"/ISAPI/events/{HIK}", content=b'{"eventType": "AccessControllerEvent", "dateTime": ',
                     headers={"content-type": "application/json"})

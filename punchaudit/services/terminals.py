@@ -15,6 +15,7 @@ from sqlalchemy import Connection, Engine, and_, bindparam, insert, select, upda
 
 from devices import hikvision, sheets, zkteco
 from devices.punch import Punch as PunchRecord
+from devices.punch import RejectedLine
 from punchaudit.config import Settings
 from punchaudit.services import ingest
 from punchaudit.services.ingest import DeviceInfo, IngestResult, Push
@@ -209,7 +210,11 @@ def hikvision_event(engine: Engine, settings: Settings, device: DeviceInfo, push
         event = hikvision.parse_event(push.body, push.content_type or "", device_sn_hint=device.serial,
                                       tz_name=device.timezone)
         holder["event"] = event
-        return ([event.punch] if event.punch is not None else []), []
+        # a verification the service cannot attribute (no employee number) is not dropped: it waits in
+        # quarantine with the reason, next to its raw body
+        rejected = [RejectedLine(1, f"serialNo={event.serial_no} dateTime={event.date_time.isoformat()}", event.note)] \
+            if event.note else []
+        return ([event.punch] if event.punch is not None else []), rejected
 
     def after(conn: Connection, result: IngestResult, punches: list[PunchRecord]) -> None:
         event = holder["event"]
