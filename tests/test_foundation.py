@@ -3,7 +3,9 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from datetime import date
+from pathlib import Path
 
 import pytest
 from alembic.autogenerate import compare_metadata
@@ -65,3 +67,27 @@ def test_migrations_match_models(engine: Engine) -> None:
     with engine.connect() as conn:
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == []
+
+
+def test_sqlite_connections_get_server_like_settings(tmp_path: Path) -> None:
+    """WAL, enforced foreign keys, a busy timeout and 16 KiB pages on a new file; an existing file
+    keeps the page size it was created with."""
+    from storage.db import PAGE_SIZE, make_engine
+
+    engine = make_engine(f"sqlite:///{tmp_path / 'new.db'}", busy_timeout_ms=1234)
+    with engine.connect() as conn:
+        pragmas = {p: conn.exec_driver_sql(f"PRAGMA {p}").scalar()
+                   for p in ("journal_mode", "foreign_keys", "busy_timeout", "page_size")}
+    engine.dispose()
+    assert pragmas == {"journal_mode": "wal", "foreign_keys": 1, "busy_timeout": 1234, "page_size": PAGE_SIZE}
+
+    old = tmp_path / "old.db"
+    con = sqlite3.connect(old)
+    con.execute("PRAGMA page_size=4096")
+    con.execute("CREATE TABLE t (x)")
+    con.close()
+    engine = make_engine(f"sqlite:///{old}")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("PRAGMA page_size").scalar() == 4096
+        assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+    engine.dispose()
