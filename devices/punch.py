@@ -59,6 +59,9 @@ class Punch:
     work_code: str | None = None
     line_no: int | None = None  # 1-based line (or row) in the payload it came from
     extra: dict[str, str] = field(default_factory=dict)
+    # `local_time` as the wire wrote it when that is exactly YYYY-MM-DD HH:MM:SS (whole seconds): a
+    # writer can store this text as it is instead of formatting 10,000 datetimes a batch
+    wire_time: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -211,7 +211,9 @@ def _parse_attlog_lines(text: str, device_sn: str, tz_name: str, to_utc: LocalTo
                     offsets[key] = off
             utc = local - off
         add(Punch(zk, device_sn, pin, local, utc, tz_name, method, verify, status, success, None,
-                  (f[4] or None) if n > 4 else None, line_no, extra))
+                  (f[4] or None) if n > 4 else None, line_no, extra,
+                  # fromisoformat also takes 19-character forms such as week dates or a T separator
+                  ts if ts[16] == ":" and ts[10] == " " and ts[7] == "-" else None))
     return punches, rejected
 
 
