@@ -12,8 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import os
-import queue
-import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -22,6 +20,7 @@ from pathlib import Path
 import cv2
 
 DEFAULT_CHUNK = 8 * 1024 * 1024
+READ_AHEAD_CHUNKS = 2
 
 
 def _fourcc_text(value: float) -> str | None:
@@ -91,17 +90,37 @@ def _with_error(p: Probe, error: str) -> Probe:
     return Probe(p.container, p.codec, p.fps, p.frame_count, p.duration_s, p.width, p.height, error)
 
 
-def sha256_file(path: Path, chunk_bytes: int = DEFAULT_CHUNK, *, overlapped: bool = True) -> tuple[str, int]:
-    """SHA-256 hex digest and size of a file, read in `chunk_bytes` pieces."""
+def sha256_file(path: Path, chunk_bytes: int = DEFAULT_CHUNK, *, ahead: int = READ_AHEAD_CHUNKS) -> tuple[str, int]:
+    """SHA-256 hex digest and size of a file, read in `chunk_bytes` pieces.
+
+    Before hashing a chunk, the kernel is asked (POSIX_FADV_WILLNEED) to start reading the chunk
+    `ahead` places further on, so the disk works while this thread hashes: with plain reads the
+    disk waits for the hash and the hash for the disk. On this machine a cold re-hash of 8 files
+    went from a median 51-72% of the disk's plain read speed to 76-86% of the speed of the same
+    hinted reads without hashing (bench.footage); a reader thread per file did no better.
+    """
     fd = os.open(path, os.O_RDONLY)
     try:
         size = os.fstat(fd).st_size
-        if hasattr(os, "posix_fadvise"):  # a larger kernel read-ahead window for this file
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
+        advise = getattr(os, "posix_fadvise", None)
+        if advise is not None:
+            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger kernel read-ahead window too
+            advise(fd, 0, min(size, chunk_bytes * ahead), os.POSIX_FADV_WILLNEED)
+        h = hashlib.sha256()
+        buf = bytearray(chunk_bytes)
+        view = memoryview(buf)
+        total = 0
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
-            if size <= 4 * chunk_bytes or not overlapped:
-                return _hash_sequential(f, chunk_bytes)
-            return _hash_overlapped(f, chunk_bytes)
+            while True:
+                further = total + chunk_bytes * ahead
+                if advise is not None and further < size:
+                    advise(fd, further, chunk_bytes, os.POSIX_FADV_WILLNEED)
+                n = f.readinto(buf)
+                if not n:
+                    break
+                h.update(view[:n])
+                total += n
+        return h.hexdigest(), total
     finally:
         os.close(fd)
 
@@ -116,7 +135,7 @@ def sha256_files(paths: Sequence[Path | None], chunk_bytes: int = DEFAULT_CHUNK,
         if path is None:
             return None
         try:
-            return sha256_file(path, chunk_bytes, overlapped=workers <= 1)
+            return sha256_file(path, chunk_bytes)
         except OSError:
             return None
 
@@ -124,51 +143,3 @@ def sha256_files(paths: Sequence[Path | None], chunk_bytes: int = DEFAULT_CHUNK,
         return [one(p) for p in paths]
     with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="sha256") as pool:
         return list(pool.map(one, paths))
-
-
-def _hash_sequential(f, chunk_bytes: int) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    h = hashlib.sha256()
-    buf = bytearray(chunk_bytes)
-    view = memoryview(buf)
-    total = 0
-    while n := f.readinto(buf):
-        h.update(view[:n])
-        total += n
-    return h.hexdigest(), total
-
-
-def _hash_overlapped(f, chunk_bytes: int, buffers: int = 3) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-    free: queue.Queue[bytearray] = queue.Queue()
-    full: queue.Queue[tuple[bytearray, int] | BaseException | None] = queue.Queue()
-    for _ in range(buffers):
-        free.put(bytearray(chunk_bytes))
-
-    def reader() -> None:
-        try:
-            while True:
-                buf = free.get()
-                n = f.readinto(buf)
-                if not n:
-                    full.put(None)
-                    return
-                full.put((buf, n))
-        except BaseException as exc:  # handed to the hashing thread
-            full.put(exc)
-
-    thread = threading.Thread(target=reader, name="sha256-reader", daemon=True)
-    thread.start()
-    h = hashlib.sha256()
-    total = 0
-    while True:
-        item = full.get()
-        if item is None:
-            break
-        if isinstance(item, BaseException):
-            thread.join()
-            raise item
-        buf, n = item
-        h.update(memoryview(buf)[:n])
-        total += n
-        free.put(buf)
-    thread.join()
-    return h.hexdigest(), total

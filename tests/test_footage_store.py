@@ -33,3 +33,23 @@ def test_delete_many_never_leaves_the_root(tmp_path: Path) -> None:
     assert out[0] is True and out[3] is True
     assert all(isinstance(o, OSError) for o in (out[1], out[2], out[4]))
     assert outside.read_bytes() == b"evidence"
+
+
+def test_sha256_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
+    """Digests and sizes agree with hashlib for files smaller than, equal to and many times the read
+    size (the read-ahead hints run past the end of the file), one at a time and side by side; a
+    missing file is None, not an error for the whole run."""
+    import hashlib
+    import os
+
+    from storage.video_probe import sha256_file, sha256_files
+
+    chunk = 64 * 1024
+    paths = []
+    for name, size in (("empty", 0), ("small", 1000), ("one", chunk), ("many", 37 * chunk + 123)):
+        path = tmp_path / name
+        path.write_bytes(os.urandom(size))
+        paths.append(path)
+    expected = [(hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in paths]
+    assert [sha256_file(p, chunk, ahead=3) for p in paths] == expected
+    assert sha256_files([*paths, tmp_path / "gone", None], chunk, workers=3) == [*expected, None, None]
