@@ -115,3 +115,26 @@ def test_a_uniform_batch_keeps_its_shared_values(engine: Engine, n: int) -> None
     faults = [3] * n  # every punch the same clock fault: written once into the statement
     assert _write(engine, zk, punches, faults) == n
     assert _stored(engine, zk) == _expected(punches, faults)
+
+
+def test_raw_payload_is_stored_as_received(engine: Engine) -> None:
+    """The raw body and its metadata read back through the ORM exactly as given (SQLite writes them
+    through the driver, in SQLAlchemy's own datetime text form)."""
+    from storage.schema.core import RawPayload
+
+    zk, _ = _devices(engine)
+    body = "1\t2026-03-02 08:00:00\t0\t15\n".encode() + bytes(range(256))
+    received = datetime(2026, 3, 2, 0, 0, 1, 654321)
+    with transaction(engine, immediate=True) as conn:
+        ref = repo.store_raw(conn, source="zkteco", device_serial="SN-1", device_id=zk, table_name="ATTLOG", body=body,
+                             query="SN=SN-1&table=ATTLOG", content_type="text/plain", remote_addr="10.0.0.7",
+                             received_at=received, status="accepted")
+    with engine.connect() as conn:
+        row = conn.execute(select(RawPayload.__table__).where(RawPayload.id == ref.id)).one()
+    import hashlib
+
+    assert (row.source, row.device_serial, row.device_id, row.table_name, row.query, row.content_type,
+            row.remote_addr, bytes(row.body), row.sha256, row.received_at, row.status) == (
+        "zkteco", "SN-1", zk, "ATTLOG", "SN=SN-1&table=ATTLOG", "text/plain", "10.0.0.7", body,
+        hashlib.sha256(body).hexdigest(), received, "accepted")
+    assert ref.sha256 == row.sha256
