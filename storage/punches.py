@@ -17,11 +17,11 @@ from operator import attrgetter, methodcaller, sub
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, insert, select, update
+from sqlalchemy import Connection, bindparam, insert, select, update
 
 from devices.punch import Punch as PunchRecord
 from devices.punch import RejectedLine
-from storage.schema.core import Quarantine, RawPayload
+from storage.schema.core import Device, Quarantine, RawPayload
 
 PUNCH_COLUMNS = (
     "device_id", "raw_payload_id", "source", "pin", "local_time", "tz_name", "utc_time", "method",
@@ -61,6 +61,18 @@ def store_raw(
              received_at=received_at, status=status),
     ).scalar_one()
     return RawRef(raw_id, digest)
+
+
+_TOUCH = update(Device).where(Device.id == bindparam("device_id")).values(last_seen_at=bindparam("at"))
+
+
+def touch_device(conn: Connection, device_id: int, at: datetime) -> None:
+    """Set the device's last-seen time: once a push, so SQLite gets it through the driver."""
+    if conn.dialect.name == "sqlite":
+        conn.connection.driver_connection.execute(
+            "UPDATE device SET last_seen_at = ? WHERE id = ?", (_sqlite_dt(at), device_id)).close()
+    else:
+        conn.execute(_TOUCH, {"device_id": device_id, "at": at})
 
 
 def reuse_raw(conn: Connection, raw_id: int, *, device_id: int | None, status: str) -> RawRef:

@@ -138,3 +138,13 @@ def test_raw_payload_is_stored_as_received(engine: Engine) -> None:
         "zkteco", "SN-1", zk, "ATTLOG", "SN=SN-1&table=ATTLOG", "text/plain", "10.0.0.7", body,
         hashlib.sha256(body).hexdigest(), received, "accepted")
     assert ref.sha256 == row.sha256
+
+
+def test_a_push_sets_the_device_last_seen_time(engine: Engine) -> None:
+    zk, other = _devices(engine)
+    seen = datetime(2026, 3, 2, 0, 0, 2, 5)
+    with transaction(engine, immediate=True) as conn:
+        repo.touch_device(conn, zk, seen)
+    with engine.connect() as conn:
+        rows = dict(conn.execute(select(Device.id, Device.last_seen_at).where(Device.id.in_([zk, other]))).all())
+    assert rows == {zk: seen, other: None}

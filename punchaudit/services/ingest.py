@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, Engine, bindparam, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from devices import clock
 from devices.punch import Punch as PunchRecord
@@ -286,15 +286,12 @@ def _keep_after_failure(engine: Engine, push: Push, device: DeviceInfo | None, e
         log.exception("push failed and could not be quarantined", extra={"serial": push.serial})
 
 
-_TOUCH = update(Device).where(Device.id == bindparam("device_id")).values(last_seen_at=bindparam("at"))
-
-
 def touch_device(conn: Connection, device_id: int, at: datetime, **values: Any) -> None:
     """Record that the terminal was heard from (and any other device fields it reported)."""
     if values:
         conn.execute(update(Device).where(Device.id == device_id).values(last_seen_at=at, **values))
     else:
-        conn.execute(_TOUCH, {"device_id": device_id, "at": at})
+        repo.touch_device(conn, device_id, at)
 
 
 def insert_rows(conn: Connection, model: Any, rows: list[dict[str, Any]]) -> None:
