@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
 from storage.footage_store import LocalFolderStore
 
 
@@ -53,3 +56,27 @@ def test_sha256_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
     expected = [(hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in paths]
     assert [sha256_file(p, chunk, ahead=3) for p in paths] == expected
     assert sha256_files([*paths, tmp_path / "gone", None], chunk, workers=3) == [*expected, None, None]
+
+
+def test_delete_many_reports_absent_files_from_folder_listings(tmp_path: Path) -> None:
+    """Files the folder listing does not show, files in missing folders and at the root are reported
+    gone; present ones are removed; a key whose folder is a file gets its error, not a silent False."""
+    store = LocalFolderStore(tmp_path / "store")
+    _touch(store.root, "S1/cam1/here.mp4")
+    _touch(store.root, "top.mp4")
+    _touch(store.root, "S2/file-not-folder")
+    keys = ["S1/cam1/here.mp4", "S1/cam1/gone.mp4", "S9/cam1/never.mp4", "top.mp4", "absent.mp4",
+            "S2/file-not-folder/x.mp4"]
+    out = store.delete_many(keys, workers=1)
+    assert out[:5] == [True, False, False, True, False]
+    assert isinstance(out[5], NotADirectoryError)
+    assert not store.exists("S1/cam1/here.mp4") and not store.exists("top.mp4")
+
+
+@settings(max_examples=3000, deadline=None)
+@given(st.lists(st.text(alphabet="a./\\\x00", max_size=6), min_size=1, max_size=4))
+def test_the_quick_key_vetting_agrees_with_the_expression(keys: list[str]) -> None:
+    from storage.footage_store import _UNSAFE_KEYS, _plain_keys
+
+    joined = "\n".join(keys)
+    assert _plain_keys(joined) == (not _UNSAFE_KEYS.search(joined))
