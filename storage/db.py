@@ -124,10 +124,13 @@ class WriteGroup:
         self._lock = threading.Lock()
         self._queue: list[_Pending[Any]] = []
         self._leading = False
+        self._leader_thread: int | None = None
         self.groups = 0  # commits made, for tests and figures
 
     def run(self, fn: Callable[[Connection], T]) -> T:
         """Run `fn(conn)` inside a committed write transaction (shared with concurrent callers)."""
+        if self._leader_thread == threading.get_ident():  # would wait for its own group forever
+            raise RuntimeError("a write of a write group opened another write on the same engine")
         pending: _Pending[T] = _Pending(fn)
         with self._lock:
             self._queue.append(pending)
@@ -144,6 +147,7 @@ class WriteGroup:
     def _lead(self, leader: _Pending[Any]) -> None:
         with self._lock:
             batch, self._queue = self._queue, []
+        self._leader_thread = threading.get_ident()
         try:
             if len(batch) == 1:  # alone: the transaction is the write's own, no savepoint needed
                 with transaction(self.engine, immediate=True) as conn:
@@ -172,6 +176,7 @@ class WriteGroup:
                 if pending.error is None:
                     pending.error, pending.result = exc, None
         finally:
+            self._leader_thread = None
             with self._lock:
                 successor = self._queue[0] if self._queue else None
                 if successor is None:

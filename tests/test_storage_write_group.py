@@ -120,3 +120,16 @@ def test_a_lone_write_is_its_own_group(engine: Engine, n: int) -> None:
     for i in range(n):
         group.run(_add(f"L{i}"))
     assert group.groups == n
+
+
+def test_a_write_that_opens_another_write_fails_instead_of_waiting_forever(engine: Engine) -> None:
+    group = WriteGroup(engine)
+
+    def nested(conn: Connection) -> int:
+        _add("OUTER")(conn)
+        return group.run(_add("INNER"))
+
+    with pytest.raises(RuntimeError, match="another write"):
+        group.run(nested)
+    assert _codes(engine) == set()
+    assert group.run(_add("NEXT")) > 0
