@@ -205,6 +205,8 @@ def ingest_punches(
 
     `realtime` (or a callable asked after parsing, inside the transaction) says the terminal pushed as the punches happened, so
     punches far from the receive time betray a wrong device clock. `after` runs inside the same transaction (photos, logs).
+    On SQLite the push is written together with the pushes queued beside it (`storage.db.write`, group commit, in a
+    savepoint of its own) and this returns only after that commit.
     """
 
     def store(conn: Connection) -> tuple[IngestResult, PayloadRejected | None]:
