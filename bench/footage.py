@@ -277,10 +277,10 @@ def _on_threads(fn, paths: list[Path], workers: int) -> None:  # type: ignore[no
 
 def bench_hash(size_mb: int, rounds: int, files: int = 8) -> None:
     """`files` files of size_mb/files MiB. Each round measures, each from a cold cache: the disk
-    (plain sequential reads of the same files on one and on two threads, and reads with the re-hash's
-    read-ahead hints on two threads; the fastest is the disk's read speed for that round), the nightly re-hash (`sha256_files` with the chunk size and worker
-    count from the settings, the function `punchaudit footage verify` calls) and O_DIRECT reads for
-    reference. Case order alternates between rounds; the share is taken per round (re-hash / disk
+    (plain sequential reads of the same files on one and on two threads, and reads with the
+    re-hash's read-ahead hints on two threads; the fastest is the disk's read speed for that round),
+    the nightly re-hash (`sha256_files` with the chunk size and worker count from the settings, the
+    function `punchaudit footage verify` calls) and O_DIRECT reads for reference. Case order alternates between rounds; the share is taken per round (re-hash / disk
     of the same round) and its median and best reported, as the CPUs and the host are shared."""
     footage_settings = load_settings().footage
     chunk, workers = footage_settings.hash_chunk_bytes, footage_settings.verify_workers
