@@ -1,10 +1,12 @@
-"""The punch repository: raw payloads, idempotent bulk punch inserts, quarantine.
+"""The punch repository: raw payloads, idempotent bulk punch inserts, device last-seen, quarantine.
 
 Inserts go through each dialect's fastest idempotent form, inside the caller's transaction:
 SQLite `INSERT .. ON CONFLICT DO NOTHING` through the driver's executemany, PostgreSQL one
 `INSERT .. SELECT FROM unnest(arrays) ON CONFLICT DO NOTHING`. Both report how many rows were new, so a
 resent batch is counted as duplicates and stored once. Datetimes on SQLite are written in the exact text
 form SQLAlchemy uses, so ORM reads and the unique key see the same values whatever path wrote them.
+The statements every push runs once (raw payload, last-seen) also go through the SQLite driver directly:
+SQLAlchemy's per-statement work was a quarter of a single punch's time in its transaction.
 """
 from __future__ import annotations
 
