@@ -142,7 +142,9 @@ class LocalFolderStore:
         hundreds of thousands, so the keys are vetted in one pass over all of them (a suspicious key
         goes through `normalize_key`); each folder is listed once, so a file the listing does not show
         is reported gone without an unlink that would fail (raising FileNotFoundError holds the GIL
-        and cost 2.5 us a key); and the unlinks run on `workers` threads (os.unlink releases the GIL)."""
+        and cost 2.5 us a key); and the unlinks run on `workers` threads (os.unlink releases the GIL).
+        A file written under an expired key after its folder was listed is reported gone and left in
+        place; the sweep only passes keys of footage already marked deleted, which nothing writes to."""
         root = str(self.root) + os.sep
         joined = "\n".join(keys)
         safe = joined.count("\n") == len(keys) - 1 and _plain_keys(joined)

@@ -1,8 +1,8 @@
 """What a footage file is: SHA-256 and size (streamed), and what OpenCV reads from it.
 
-Hashing reads large chunks into reused buffers; for big files a reader thread fills the next buffer
-while the main thread hashes the current one (both `readinto` and `hashlib.update` release the GIL),
-so hashing runs near the disk's read speed instead of at read time plus hash time.
+Hashing reads large chunks into one reused buffer and asks the kernel to read ahead of the chunk being
+hashed (`posix_fadvise(WILLNEED)`), so the disk works while the CPU hashes instead of the two taking
+turns; several files are hashed side by side (`readinto` and `hashlib.update` release the GIL).
 
 OpenCV reports container metadata, which can be wrong or missing for broken files; a file OpenCV
 cannot open or decode is described with the reason instead of raising, so the caller can register it
