@@ -147,7 +147,8 @@ def _insert_sqlite(
     }
     params: dict[str, Values] = {}
     per_batch: dict[str, tuple[Values, Callable[[Any], str | None]]] = {
-        "source": (lambda ps: (p.source.value for p in ps), _text_literal),
+        # PunchSource is a str enum: it binds as its value, and the set is built without a Python loop
+        "source": (lambda ps: map(attrgetter("source"), ps), lambda v: _text_literal(v.value)),
         "tz_name": (lambda ps: map(attrgetter("tz_name"), ps), _text_literal),
         "success": (lambda ps: map(attrgetter("success"), ps), lambda v: str(int(bool(v)))),
         "clock_fault": (lambda _ps: faults, lambda v: str(int(v))),

@@ -98,7 +98,7 @@ def test_values_that_differ_within_a_batch_are_bound_per_row(engine: Engine, n: 
     zk, _ = _devices(engine)
     base = datetime(2026, 3, 2, 8, 0, 0, 250_000)  # sub-second times have no wire text form
     punches = [
-        PunchRecord(PunchSource.HIKVISION, "SN", str(i), base + timedelta(minutes=i), base + timedelta(minutes=i, hours=-8),
+        PunchRecord(PunchSource.HIKVISION if i % 3 else PunchSource.SHEET, "SN", str(i), base + timedelta(minutes=i), base + timedelta(minutes=i, hours=-8),
                     "O'Brien/Zone" if i % 2 else "+08:00", Method.FACE, None if i == 0 else 75, None,
                     success=i % 3 != 0, serial_no=1000 + i, work_code=None, line_no=i + 1)
         for i in range(n)
