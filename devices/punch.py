@@ -6,8 +6,9 @@ normalized fields, because the bureau may later ask what exactly a terminal sent
 from __future__ import annotations
 
 import enum
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 
 class Method(enum.IntEnum):
@@ -71,3 +72,71 @@ class RejectedLine:
     line_no: int
     text: str
     reason: str
+
+
+class PunchColumns(Sequence[Punch]):
+    """Punches of one device and one batch held as columns: what a 10,000-line ATTLOG upload becomes.
+
+    Building 10,000 Punch objects and reading their fields back for the insert cost as much as parsing
+    the text; a batch whose lines all have the plain shape (see `devices.attlog_columns`) is kept as
+    the lists the text split into, and the writer binds those lists directly. It is still a sequence of
+    Punch, built on first access by position or iteration, equal to what the per-line parser returns.
+    Every punch shares the source, zone, UTC offset and outcome (success, no serialNo, no extras).
+    """
+
+    __slots__ = ("source", "device_sn", "tz_name", "utc_offset", "pins", "wire_times", "methods",
+                 "verify_codes", "status_codes", "work_codes", "line_nos", "_rows")
+
+    def __init__(self, *, source: PunchSource, device_sn: str, tz_name: str, utc_offset: timedelta,
+                 pins: list[str], wire_times: list[str], methods: list[Method], verify_codes: list[int],
+                 status_codes: list[int], work_codes: list[str | None], line_nos: Sequence[int]) -> None:
+        n = len(pins)
+        if not all(len(c) == n for c in (wire_times, methods, verify_codes, status_codes, work_codes, line_nos)):
+            raise ValueError("punch columns differ in length")
+        self.source, self.device_sn, self.tz_name, self.utc_offset = source, device_sn, tz_name, utc_offset
+        self.pins, self.wire_times, self.methods = pins, wire_times, methods
+        self.verify_codes, self.status_codes, self.work_codes, self.line_nos = verify_codes, status_codes, work_codes, line_nos
+        self._rows: list[Punch] | None = None
+
+    def utc_range(self) -> tuple[datetime, datetime]:
+        """First and last UTC time: wire times are in YYYY-MM-DD HH:MM:SS, so text order is time order."""
+        parse = datetime.fromisoformat
+        return parse(min(self.wire_times)) - self.utc_offset, parse(max(self.wire_times)) - self.utc_offset
+
+    def _materialize(self) -> list[Punch]:
+        if self._rows is None:
+            parse, off = datetime.fromisoformat, self.utc_offset
+            self._rows = [
+                Punch(self.source, self.device_sn, pin, local, local - off, self.tz_name, method, verify, status,
+                      True, None, work, line_no, {}, wire)
+                for pin, wire, local, method, verify, status, work, line_no in zip(
+                    self.pins, self.wire_times, map(parse, self.wire_times), self.methods, self.verify_codes,
+                    self.status_codes, self.work_codes, self.line_nos)
+            ]
+        return self._rows
+
+    def __len__(self) -> int:
+        return len(self.pins)
+
+    def __getitem__(self, index):  # type: ignore[no-untyped-def]
+        return self._materialize()[index]
+
+    def __iter__(self) -> Iterator[Punch]:
+        return iter(self._materialize())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, PunchColumns):
+            other = other._materialize()
+        return isinstance(other, list) and self._materialize() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __repr__(self) -> str:
+        return f"<PunchColumns {self.device_sn} {len(self)} punches>"
+
+
+def utc_range(punches: Sequence[Punch]) -> tuple[datetime, datetime]:
+    """First and last UTC time of a non-empty batch, without building a columnar batch's rows."""
+    if isinstance(punches, PunchColumns):
+        return punches.utc_range()
+    return min(p.utc_time for p in punches), max(p.utc_time for p in punches)

@@ -22,7 +22,7 @@ import numpy as np
 from sqlalchemy import Connection, bindparam, insert, select, update
 
 from devices.punch import Punch as PunchRecord
-from devices.punch import RejectedLine
+from devices.punch import PunchColumns, RejectedLine
 from storage.schema.core import Device, Quarantine, RawPayload
 
 PUNCH_COLUMNS = (
@@ -132,6 +132,8 @@ def _insert_sqlite(
     statement text that SQLite prepares once per connection: literals would make each push's
     statement new and cost a prepare each time.
     """
+    if isinstance(punches, PunchColumns):
+        return _insert_sqlite_columns(conn, device_id, raw_payload_id, punches, faults, received_at)
     if len(punches) < _LITERALS_FROM:
         recv = _sqlite_dt(received_at)
         return _executemany(conn, _ALL_BOUND, [
@@ -171,6 +173,39 @@ def _insert_sqlite(
 
 
 _LITERALS_FROM = 64
+
+
+def _insert_sqlite_columns(
+    conn: Connection, device_id: int, raw_payload_id: int | None, batch: PunchColumns, faults: list[int],
+    received_at: datetime,
+) -> int:
+    """A columnar batch binds its own lists and shares the rest as literals, as `_insert_sqlite` does;
+    its times are wire text with one UTC offset by construction."""
+    literals = {"device_id": str(int(device_id)),
+                "raw_payload_id": "NULL" if raw_payload_id is None else str(int(raw_payload_id)),
+                "source": f"'{batch.source.value}'", "success": "1", "serial_no": "NULL",
+                "received_at": f"'{_sqlite_dt(received_at)}'"}
+    bound: dict[str, Sequence[Any]] = {
+        "pin": batch.pins, "wire_time": batch.wire_times, "method": batch.methods, "verify_code": batch.verify_codes,
+        "status_code": batch.status_codes, "work_code": batch.work_codes, "line_no": batch.line_nos}
+    tz = _text_literal(batch.tz_name)
+    if tz is None:
+        bound["tz_name"] = [batch.tz_name] * len(batch)
+    else:
+        literals["tz_name"] = tz
+    distinct_faults = set(faults)
+    if len(distinct_faults) == 1:
+        literals["clock_fault"] = str(int(distinct_faults.pop()))
+    else:
+        bound["clock_fault"] = faults
+    numbered = {name: f"?{i}" for i, name in enumerate(bound, 1)}
+    wire, shift = numbered.pop("wire_time"), -int(batch.utc_offset.total_seconds())
+    expressions = {**literals, **numbered, "local_time": f"{wire} || '.000000'",
+                   "utc_time": f"datetime({wire}, '{shift:+d} seconds') || '.000000'"}
+    sql = f"INSERT INTO punch ({', '.join(expressions)}) VALUES ({', '.join(expressions.values())}) ON CONFLICT DO NOTHING"
+    return _executemany(conn, sql, zip(*bound.values(), strict=True))
+
+
 _ALL_BOUND = (f"INSERT INTO punch ({', '.join(PUNCH_COLUMNS)}) VALUES "
               f"({', '.join('coalesce(?, -1)' if c.endswith('_code') and c != 'work_code' else '?' for c in PUNCH_COLUMNS)}) "
               "ON CONFLICT DO NOTHING")

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import Engine, select
 
 from devices import zkteco
-from devices.punch import Method, PunchSource
+from devices.punch import Method, PunchColumns, PunchSource
 from devices.punch import Punch as PunchRecord
 from storage import punches as repo
 from storage.db import transaction
@@ -73,6 +73,7 @@ def test_wire_time_path_stores_what_the_bound_path_stores(engine: Engine, n: int
              for i in range(n)]
     fast = _attlog(lines)
     assert all(p.wire_time for p in fast)
+    assert isinstance(fast, PunchColumns) is (n >= zkteco._COLUMNS_FROM_LINES)  # columns vs Punch objects
     assert _write(engine, zk, fast) == n
     assert _write(engine, other, _without_wire_time(fast)) == n
     assert _stored(engine, zk) == _stored(engine, other) == _expected(fast)
@@ -115,6 +116,17 @@ def test_a_uniform_batch_keeps_its_shared_values(engine: Engine, n: int) -> None
     faults = [3] * n  # every punch the same clock fault: written once into the statement
     assert _write(engine, zk, punches, faults) == n
     assert _stored(engine, zk) == _expected(punches, faults)
+
+
+@SIZES
+def test_clock_faults_that_differ_within_a_batch_are_bound_per_row(engine: Engine, n: int) -> None:
+    zk, other = _devices(engine)
+    punches = _attlog([f"{i}\t2026-03-02 08:{i // 60:02d}:{i % 60:02d}\t0\t15\t3" for i in range(n)], tz="+05:30")
+    faults = [(0, 2, 1)[i % 3] for i in range(n)]
+    assert _write(engine, zk, punches, faults) == n
+    assert _write(engine, other, _without_wire_time(punches), faults) == n
+    assert _stored(engine, zk) == _stored(engine, other) == _expected(punches, faults)
+    assert _stored(engine, zk)[0][4] == datetime(2026, 3, 2, 2, 30)
 
 
 def test_raw_payload_is_stored_as_received(engine: Engine) -> None:

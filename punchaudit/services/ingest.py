@@ -12,7 +12,7 @@ import ipaddress
 import logging
 import time
 from weakref import WeakKeyDictionary
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -22,7 +22,7 @@ from sqlalchemy import Connection, Engine, insert, select, update
 
 from devices import clock
 from devices.punch import Punch as PunchRecord
-from devices.punch import RejectedLine
+from devices.punch import RejectedLine, utc_range
 from punchaudit.config import Settings
 from storage import punches as repo
 from storage.db import transaction, write
@@ -31,7 +31,7 @@ from storage.schema.core import Device, Site
 
 log = logging.getLogger("punchaudit.ingest")
 
-Parsed = tuple[list[PunchRecord], list[RejectedLine]]
+Parsed = tuple[Sequence[PunchRecord], list[RejectedLine]]
 
 
 class DeviceRefused(Exception):
@@ -180,13 +180,12 @@ def _store_raw(conn: Connection, push: Push, device: DeviceInfo | None, status: 
     )
 
 
-def clock_fault_codes(punches: list[PunchRecord], received_at: datetime, settings: Settings, *, realtime: bool) -> np.ndarray:
+def clock_fault_codes(punches: Sequence[PunchRecord], received_at: datetime, settings: Settings, *, realtime: bool) -> np.ndarray:
     """Clock-fault code per punch. A batch whose whole time range is plausible (the usual case) needs no
     per-punch array: two C-level passes for min and max decide it."""
     cfg = settings.ingest
     if not realtime:
-        first = min(p.utc_time for p in punches)
-        last = max(p.utc_time for p in punches)
+        first, last = utc_range(punches)
         if first.year >= cfg.min_year and last <= received_at + timedelta(minutes=cfg.future_tolerance_minutes):
             return np.zeros(len(punches), dtype=np.int8)
     utc = np.array([p.utc_time for p in punches], dtype="datetime64[s]")
