@@ -2,8 +2,9 @@
 
 Wire facts are in docs/terminals.md §1. ATTLOG lines are positional TAB fields with device-local times
 and no zone; resends are normal, so each punch keeps its raw verify/status codes (part of the dedupe
-key) and the line it came from. Parsing is per line: one bad line is rejected with its reason while the
-rest of the batch is accepted. OPERLOG/ATTPHOTO live in `zkteco_logs`, commands and replies in
+key) and the line it came from. One bad line is rejected with its reason while the rest of the batch is
+accepted: a large body of plain lines is parsed a column at a time (`attlog_columns`), anything else
+line by line here. OPERLOG/ATTPHOTO live in `zkteco_logs`, commands and replies in
 `zkteco_commands`, client-side builders in `zkteco_client`; all are re-exported here.
 """
 from __future__ import annotations
