@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from attendance.faces import ENCODING_DIM, Enrolment, Gallery, Verdict
+from storage.punches import at_device_near
 from storage.schema.base import utcnow
 from storage.schema.core import Device, Enrollment, Institution, Punch, PunchPhoto, Site, Trainee, TrainingClass
 from storage.schema.faces import FaceEnrolment, FaceJob, FaceVerification
@@ -280,7 +281,7 @@ def match_punch(session: Session, device_id: int, pin: str, local_time: datetime
     lo, hi = local_time - timedelta(seconds=within_seconds), local_time + timedelta(seconds=within_seconds)
     rows = session.execute(
         select(Punch.id, Punch.local_time)
-        .where(Punch.device_id == device_id, Punch.pin == pin, Punch.local_time >= lo, Punch.local_time <= hi)
+        .where(at_device_near(device_id, pin, lo, hi))
     ).all()
     if not rows:
         return None

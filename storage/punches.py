@@ -15,16 +15,16 @@ import hashlib
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from operator import attrgetter, methodcaller, sub
 from typing import Any
 
 import numpy as np
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, insert, select, update
 
 from devices.punch import Punch as PunchRecord
 from devices.punch import PunchColumns, RejectedLine
-from storage.schema.core import Device, Quarantine, RawPayload
+from storage.schema.core import Device, Punch, Quarantine, RawPayload
 
 PUNCH_COLUMNS = (
     "device_id", "raw_payload_id", "source", "pin", "local_time", "tz_name", "utc_time", "method",
@@ -76,6 +76,17 @@ def touch_device(conn: Connection, device_id: int, at: datetime) -> None:
             "UPDATE device SET last_seen_at = ? WHERE id = ?", (_sqlite_dt(at), device_id)).close()
     else:
         conn.execute(_TOUCH, {"device_id": device_id, "at": at})
+
+
+# UTC offsets in use run from -12:00 to +14:00: a punch's UTC time is within 14 hours of its local time
+_OFFSET_BOUND = timedelta(hours=14)
+
+
+def at_device_near(device_id: int, pin: str, lo: datetime, hi: datetime) -> ColumnElement[bool]:
+    """Punches of one terminal and PIN with a local time in [lo, hi]. The UTC window it adds is implied
+    by the local one and lets the (PIN, UTC time) index find that PIN's punches of about a day."""
+    return and_(Punch.device_id == device_id, Punch.utc_time >= lo - _OFFSET_BOUND, Punch.utc_time <= hi + _OFFSET_BOUND,
+                Punch.pin == pin, Punch.local_time >= lo, Punch.local_time <= hi)
 
 
 def reuse_raw(conn: Connection, raw_id: int, *, device_id: int | None, status: str) -> RawRef:

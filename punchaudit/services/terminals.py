@@ -20,6 +20,7 @@ from punchaudit.config import Settings
 from punchaudit.services import ingest
 from punchaudit.services.ingest import DeviceInfo, IngestResult, Push
 from storage.db import transaction
+from storage.punches import at_device_near
 from storage.schema.core import Device, DeviceCommand, DeviceLog, Punch, PunchPhoto
 
 log = logging.getLogger("punchaudit.terminals")
@@ -126,8 +127,7 @@ def find_punch(conn: Connection, device_id: int, pin: str, local_time: datetime,
     """The punch a photo belongs to: same device and PIN, within a couple of seconds."""
     row = conn.execute(
         select(Punch.id).where(
-            Punch.device_id == device_id, Punch.pin == pin,
-            Punch.local_time.between(local_time - timedelta(seconds=slack_s), local_time + timedelta(seconds=slack_s)),
+            at_device_near(device_id, pin, local_time - timedelta(seconds=slack_s), local_time + timedelta(seconds=slack_s))
         ).order_by(Punch.id).limit(1)
     ).first()
     return row[0] if row else None
