@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import asyncio
 import os
+import shutil
 import socket
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+import weakref
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -41,10 +43,13 @@ def _bodies(batch: int, batches: int, offset: int = 0) -> list[bytes]:
 
 
 def _fresh(url: str | None = None):  # type: ignore[no-untyped-def]
+    scratch = None
     if url is None:
-        path = Path(tempfile.mkdtemp()) / "bench.db"
-        url = f"sqlite:///{path}"
+        scratch = Path(tempfile.mkdtemp(prefix="pa-bench-ingest-"))
+        url = f"sqlite:///{scratch / 'bench.db'}"
     engine = make_engine(url)
+    if scratch is not None:  # each measurement's database goes with its engine (a run makes dozens)
+        weakref.finalize(engine, shutil.rmtree, scratch, ignore_errors=True)
     if engine.dialect.name == "postgresql":
         with engine.begin() as c:
             c.execute(text("DROP SCHEMA IF EXISTS bench_ingest CASCADE"))
