@@ -10,9 +10,9 @@ from sqlalchemy import Engine
 
 from devices import zkteco
 from storage import punches as repo
-from storage.db import make_engine, session_scope, transaction
+from storage.db import make_engine, transaction
 from storage.migrate import downgrade, upgrade
-from storage.schema.core import Device, Institution, Site
+from tests.seed import seed
 
 
 def _key_columns(engine: Engine) -> list[str]:
@@ -31,14 +31,9 @@ def test_the_key_is_time_first_and_keeps_deduplicating_stored_punches(tmp_path: 
     engine = make_engine(f"sqlite:///{tmp_path / 'old.db'}")
     upgrade(engine, "0001")
     assert _key_columns(engine) == ["device_id", "pin", "local_time", "verify_code", "status_code"]
-    with session_scope(engine) as s:
-        inst = Institution(code="I", name="i")
-        s.add(inst)
-        s.flush()
-        site = Site(institution_id=inst.id, code="S", name="s")
-        s.add(site)
-        s.flush()
-        s.add(Device(id=1, serial="SN", vendor="zkteco", site_id=site.id))
+    seed(engine, zk_serial="SN")
+    with engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT id FROM device WHERE serial = 'SN'").scalar() == 1
     body = "".join(f"{100 + i}\t2026-03-02 08:{i:02d}:00\t0\t15\t0\n" for i in range(40)).encode()
     assert _store(engine, body) == 40
 
