@@ -39,11 +39,12 @@ def parse_column_batch(text: str, device_sn: str, tz_name: str, to_utc: LocalToU
     if not text:
         return None
     # one split for lines and fields alike: each line's end becomes a field of its own ("\n"), so the
-    # lines all have `width` fields exactly when every (width + 1)-th field is such a marker
+    # lines all have `width` fields exactly when every (width + 1)-th field is such a marker and there
+    # are no others (two short lines could otherwise fill one line's place between two markers)
+    n_lines = text.count("\n") + 1
     flat = text.replace("\n", "\t\n\t").split("\t")
-    width = flat.index("\n") if "\n" in flat else len(flat)
+    width = flat.index("\n") if n_lines > 1 else len(flat)
     stride = width + 1
-    n_lines = (len(flat) + 1) // stride
     if width < min_fields or len(flat) != n_lines * stride - 1 or not _MARKERS.issuperset(flat[width::stride]):
         return None
     pins, times = flat[0::stride], flat[1::stride]

@@ -66,6 +66,18 @@ def test_a_batch_with_one_unusual_line_goes_line_by_line(bad_line: str, reason: 
         assert len(punches) == 79
 
 
+def test_two_short_lines_in_the_place_of_one_are_read_line_by_line() -> None:
+    # a 4-field line and a "0\t0" line together have as many fields as one 7-field line
+    lines = build_attlog(_records(80), field_count=7).decode().split("\n")
+    lines[40:41] = [lines[40].rsplit("\t", 3)[0], "0\t0"]
+    body = "\n".join(lines).encode()
+    punches, rejected = zkteco.parse_attlog(body, "SN", "Asia/Shanghai")
+    assert not isinstance(punches, PunchColumns)
+    assert (punches, rejected) == _per_line(body, "Asia/Shanghai")
+    assert [(r.line_no, r.reason.startswith("too few fields")) for r in rejected] == [(42, True)]
+    assert len(punches) == 80 and punches[-1].line_no == 81
+
+
 def test_a_batch_across_a_dst_switch_goes_line_by_line() -> None:
     recs = [AttlogRecord(str(i), datetime(2026, 10, 24 + i % 2, 12, 0), verify=15) for i in range(80)]
     body = build_attlog(recs)
@@ -118,3 +130,20 @@ def test_both_parsers_agree_on_a_corrupted_batch(seed: int, edits: list[tuple[in
     body = text.encode()
     punches, rejected = zkteco.parse_attlog(body, "SN", "Asia/Shanghai")
     assert (punches, rejected) == _per_line(body, "Asia/Shanghai")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.integers(4, 9), st.lists(st.tuples(st.integers(1, 70), st.integers(1, 9)), max_size=3),
+       st.sampled_from([0, 1]))
+def test_both_parsers_agree_whatever_the_field_count_of_each_line(usual: int, odd: list[tuple[int, int]],
+                                                                  pair: int) -> None:
+    # lines of the usual width but a few; two short ones in a row may fill one usual line's place
+    full = ["1000", "2026-03-02 08:00:00", "0", "15", "0", "", "0", "", ""]
+    widths = [usual] * 72
+    for at, width in odd:
+        widths[at] = width
+    if pair and usual > 5:
+        widths[30:31] = [4, usual - 5]
+    lines = [["0"] * w if w < 4 else full[:w] for w in widths]
+    body = "\n".join("\t".join(f) for f in lines).encode()
+    assert zkteco.parse_attlog(body, "SN", "Asia/Shanghai") == _per_line(body, "Asia/Shanghai")
