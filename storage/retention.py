@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, update
+from sqlalchemy import Connection, Engine, and_, func, insert, or_, select, union, update
 from sqlalchemy.sql.elements import ColumnElement
 
 from storage import audit
@@ -73,16 +73,33 @@ def expired_unheld(conn: Connection, today: date, retention_days: int) -> Column
     inlined as literal ranges: only classes straddling the cutoff can protect a file whose own last
     day is before it, and active class holds are few, so each row is tested against a handful of
     ranges instead of running correlated subqueries a million times."""
-    cutoff = today - timedelta(days=check_days(retention_days))
-    protecting = conn.execute(select(C.c.site_id, C.c.start_date, C.c.end_date).where(
-        C.c.end_date >= cutoff, C.c.start_date < cutoff)).all()
+    return and_(_expired_by_date(conn, today, retention_days), ~_held(conn))
+
+
+def count_held_expired(conn: Connection, today: date, retention_days: int) -> int:
+    """How many footage rows the date rule would delete but a hold keeps. Holds are few, so each kind
+    is its own query starting from the held rows (primary key; site index), united, instead of one
+    OR that makes the database test every row."""
+    expired = _expired_by_date(conn, today, retention_days)
+    on_file, by_class = _hold_conditions(conn)
+    parts = [select(F.c.id).where(on_file, expired)]
+    if by_class is not None:
+        parts.append(select(F.c.id).where(by_class, expired))
+    return conn.execute(select(func.count()).select_from(union(*parts).subquery())).scalar_one()
+
+
+def _held(conn: Connection) -> ColumnElement[bool]:
+    """Under an active hold: on the file itself, or on a class it overlaps."""
+    on_file, by_class = _hold_conditions(conn)
+    return or_(on_file, by_class) if by_class is not None else on_file
+
+
+def _hold_conditions(conn: Connection) -> tuple[ColumnElement[bool], ColumnElement[bool] | None]:
+    """(held on the file, held by a class it overlaps as literal ranges, or None without class holds)."""
     held = conn.execute(select(C.c.site_id, C.c.start_date, C.c.end_date).select_from(
         H.join(C, H.c.class_id == C.c.id)).where(H.c.released_at.is_(None))).all()
     footage_holds = select(H.c.footage_id).where(H.c.footage_id.is_not(None), H.c.released_at.is_(None))
-    parts = [F.c.deleted_at.is_(None), F.c.retain_until < today, F.c.last_day < cutoff,
-             F.c.id.not_in(footage_holds)]
-    parts += [~c for c in (_in_ranges(protecting), _in_ranges(held)) if c is not None]
-    return and_(*parts)
+    return F.c.id.in_(footage_holds), _in_ranges(held)
 
 
 def _expired_by_date(conn: Connection, today: date, retention_days: int) -> ColumnElement[bool]:
@@ -294,9 +311,8 @@ def sweep(engine: Engine, store: FootageStore, *, now: datetime, today: date, re
                  {"count": len(part), "ids": part, "deletion_id": record_id, "job_run_id": job_run_id,
                   "today": today.isoformat()})
                 for part in (ids[i:i + audit_batch] for i in range(0, len(ids), audit_batch))], at=now)
-        if only_ids is None:
-            result.held_expired = conn.execute(select(func.count()).select_from(F).where(
-                _expired_by_date(conn, today, retention_days))).scalar_one()
+        if only_ids is None:  # after the UPDATE, what the date rule still selects is held
+            result.held_expired = count_held_expired(conn, today, retention_days)
     result.deleted = len(ids)
     result.seconds["decide"] = time.perf_counter() - started
     _remove_pending_files(engine, store, result, now=now, record_id=record_id, mine=mine)

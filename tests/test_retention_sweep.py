@@ -95,12 +95,15 @@ def test_class_hold_keeps_every_overlapping_file(engine: Engine, world) -> None:
     ids, settings, store, fids = world
     svc.set_hold(engine, class_id=ids["class"], reason="sampling inspection open", set_by="sampling",
                  kind="inspection", reference="inspection:7", now=REGISTERED)
+    # one file is also held on its own: held twice, counted once
+    svc.set_hold(engine, footage_id=fids[2], reason="complaint", set_by="inspector-wang", now=REGISTERED)
     res = scheduler.run_job("retention_sweep", engine, settings, now=at_local_day(KEEP_THROUGH + timedelta(days=30)))
     assert res.outcome["deleted"] == 0 and res.outcome["held_expired"] == 3
     released = svc.release_holds_for(engine, "inspection:7", released_by="sampling", now=at_local_day(KEEP_THROUGH))
     assert len(released) == 1
     res = scheduler.run_job("retention_sweep", engine, settings, now=at_local_day(KEEP_THROUGH + timedelta(days=31)))
-    assert res.outcome["deleted"] == 3
+    assert res.outcome["deleted"] == 2 and res.outcome["held_expired"] == 1
+    assert _statuses(engine)[fids[2]] == "ok"
 
 
 def test_other_deletes_are_refused_naming_date_or_hold(engine: Engine, world) -> None:  # type: ignore[no-untyped-def]
