@@ -19,9 +19,15 @@ from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from storage.checkpoint import Checkpointer
+
 MIN_SQLITE = (3, 35, 0)  # RETURNING and ON CONFLICT
 IMMEDIATE = {"sqlite_begin": "IMMEDIATE"}
 PAGE_SIZE = 16384
+# SQLite's own checkpoint in the committing connection, once the log holds this many pages (64 MiB
+# at 16 KiB; SQLite's default is 1,000): the bound on the log, while the write group's background
+# checkpoints (storage.checkpoint) do the copying off the writers' path
+WAL_AUTOCHECKPOINT_PAGES = 4000
 
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> Engine:
@@ -54,6 +60,7 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute(f"PRAGMA busy_timeout={int(busy_timeout_ms)}")
         cur.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache: bulk inserts touch four indexes
+        cur.execute(f"PRAGMA wal_autocheckpoint={WAL_AUTOCHECKPOINT_PAGES}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -119,8 +126,9 @@ class WriteGroup:
     own on the same engine.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, checkpointer: Checkpointer | None = None) -> None:
         self.engine = engine
+        self.checkpointer = checkpointer  # asked for a background WAL checkpoint after each commit
         self._lock = threading.Lock()
         self._queue: list[_Pending[Any]] = []
         self._leading = False
@@ -156,7 +164,7 @@ class WriteGroup:
                     except BaseException as exc:
                         leader.error = exc
                         raise
-                self.groups += 1
+                self._committed()
                 return
             with transaction(self.engine, immediate=True) as conn:
                 # savepoints straight on the driver connection: SQLAlchemy's begin_nested cost a
@@ -170,7 +178,7 @@ class WriteGroup:
                         raw.execute("ROLLBACK TO pa_write")
                         pending.error = exc
                     raw.execute("RELEASE pa_write")
-            self.groups += 1
+            self._committed()
         except BaseException as exc:  # nothing of the group was committed
             for pending in batch:
                 if pending.error is None:
@@ -190,6 +198,12 @@ class WriteGroup:
                 successor.wake.set()
 
 
+    def _committed(self) -> None:
+        self.groups += 1
+        if self.checkpointer is not None:
+            self.checkpointer.request()
+
+
 _write_groups: weakref.WeakKeyDictionary[Engine, WriteGroup] = weakref.WeakKeyDictionary()
 _write_groups_guard = threading.Lock()
 
@@ -201,8 +215,16 @@ def write(engine: Engine, fn: Callable[[Connection], T]) -> T:
     if engine.dialect.name != "sqlite":
         with transaction(engine) as conn:
             return fn(conn)
+    return write_group(engine).run(fn)
+
+
+def write_group(engine: Engine) -> WriteGroup:
+    """The SQLite engine's write group in this process; on a database file it checkpoints the WAL in
+    the background."""
     with _write_groups_guard:
         group = _write_groups.get(engine)
         if group is None:
-            group = _write_groups[engine] = WriteGroup(engine)
-    return group.run(fn)
+            path = engine.url.database
+            on_file = bool(path) and path != ":memory:" and not path.startswith("file:")
+            group = _write_groups[engine] = WriteGroup(engine, Checkpointer(path) if on_file else None)
+        return group
