@@ -11,17 +11,20 @@ exactly the lines at fault; so both parsers accept the same bodies and build equ
 """
 from __future__ import annotations
 
-import re
 from datetime import datetime, timedelta
 from operator import itemgetter
 
 from devices.localtime import LocalToUtc
 from devices.punch import Method, PunchColumns, PunchSource
 
-# The fields of a joined column, one per line ("\n"-terminated). ASCII digits only: \d would accept
-# other scripts' digits, which the per-line parser turns away as times.
-_PLAIN_TIMES = re.compile(r"(?:[0-9]{4}-[0-9]{2}-[0-9]{2} [0-9]{2}:[0-5][0-9]:[0-5][0-9]\n)*")
-_PLAIN_PINS = re.compile(r"(?:\S(?:[^\n]*\S)?\n)*")  # non-empty, nothing to strip
+# Times are checked as ASCII bytes, one 20-byte record a line ("YYYY-MM-DD HH:MM:SS\n"): every digit
+# made "0" must give the template, and the tens of minutes and seconds must be 0-5. Two C-level
+# translations of the joined column took 0.22 ms for 10,000 lines where the equivalent regular
+# expression took 0.83 ms. ASCII only: other scripts' digits fail the encoding, as the per-line
+# parser turns them away as times.
+_DIGITS_TO_ZERO = bytes.maketrans(b"0123456789", b"0" * 10)
+_TIME_SHAPE = b"0000-00-00 00:00:00\n"
+_MINUTE_TENS, _SECOND_TENS = slice(14, None, 20), slice(17, None, 20)
 _EMPTY_TAIL = frozenset({"", "0"})
 _HOUR = itemgetter(slice(0, 13))
 _MARKERS = frozenset({"\n"})
@@ -48,7 +51,9 @@ def parse_column_batch(text: str, device_sn: str, tz_name: str, to_utc: LocalToU
     if width < min_fields or len(flat) != n_lines * stride - 1 or not _MARKERS.issuperset(flat[width::stride]):
         return None
     pins, times = flat[0::stride], flat[1::stride]
-    if not _PLAIN_PINS.fullmatch("\n".join(pins) + "\n") or not _PLAIN_TIMES.fullmatch("\n".join(times) + "\n"):
+    # non-empty PINs with nothing to strip (str.strip returns an unchanged string itself, so the
+    # comparison is by identity): 0.06 ms for 10,000 where a regular expression took 1.3 ms
+    if not all(pins) or list(map(str.strip, pins)) != pins or not _plain_times(times):
         return None
     if any(not _EMPTY_TAIL.issuperset(flat[k::stride]) for k in range(5, width)):
         return None
@@ -68,6 +73,16 @@ def parse_column_batch(text: str, device_sn: str, tz_name: str, to_utc: LocalToU
         status_codes=list(map(status_of.__getitem__, status_text)), work_codes=work_codes,
         line_nos=range(1, n_lines + 1),
     )
+
+
+def _plain_times(times: list[str]) -> bool:
+    """Every time is exactly YYYY-MM-DD HH:MM:SS in ASCII digits, minutes and seconds below 60."""
+    try:
+        raw = ("\n".join(times) + "\n").encode("ascii")
+    except UnicodeEncodeError:
+        return False
+    return (raw.translate(_DIGITS_TO_ZERO) == _TIME_SHAPE * len(times)
+            and not raw[_MINUTE_TENS].translate(None, b"012345") and not raw[_SECOND_TENS].translate(None, b"012345"))
 
 
 def _codes(column: list[str]) -> dict[str, int] | None:

@@ -43,6 +43,16 @@ def test_a_plain_batch_becomes_columns_equal_to_the_per_line_punches() -> None:
 
 @pytest.mark.parametrize(("bad_line", "reason"), [
     ("1\t2026-02-30 08:00:00\t0\t15", "bad time"),  # no such day: SQLite would roll it into March
+    # the rest have as many fields as every other line of the batch, so only the field itself can send
+    # the batch line by line
+    ("1\t2026-03-02 08:60:00\t0\t15\t0\t\t", "bad time"),  # minute 60
+    ("1\t2026-03-02 08:00:60\t0\t15\t0\t\t", "bad time"),  # second 60
+    ("1\t2026-03-02 24:00:00\t0\t15\t0\t\t", "bad time"),  # hour 24
+    ("1\t2026-03-02 0\uff18:00:00\t0\t15\t0\t\t", None),  # a full-width digit, which the per-line parser reads
+    ("1\t2026-03-02T08:00:00\t0\t15\t0\t\t", None),  # ISO "T", which the per-line parser reads
+    ("1 \t2026-03-02 08:00:00\t0\t15\t0\t\t", None),  # a PIN to strip
+    ("\t2026-03-02 08:00:00\t0\t15\t0\t\t", "missing PIN"),
+    (" \t2026-03-02 08:00:00\t0\t15\t0\t\t", "missing PIN"),
     ("1\t2026-03-02 8:00\t0\t15", None),  # a time the per-line parser still reads
     ("1\t2026-03-02 08:00:00\t\t15", None),  # empty status: -1
     ("1\t2026-03-02 08:00:00\t0\tx", "non-numeric verify"),
@@ -64,6 +74,15 @@ def test_a_batch_with_one_unusual_line_goes_line_by_line(bad_line: str, reason: 
     else:
         assert [(r.line_no, r.reason.startswith(reason)) for r in rejected] == [(41, True)]
         assert len(punches) == 79
+
+
+def test_a_pin_with_a_space_inside_stays_columnar() -> None:
+    lines = build_attlog(_records(80)).decode().split("\n")
+    lines[40] = "1 2\t2026-03-02 08:00:00\t0\t15\t0\t\t"
+    body = "\n".join(lines).encode()
+    punches, rejected = zkteco.parse_attlog(body, "SN", "Asia/Shanghai")
+    assert isinstance(punches, PunchColumns) and punches.pins[40] == "1 2"
+    assert (punches, rejected) == _per_line(body, "Asia/Shanghai")
 
 
 def test_two_short_lines_in_the_place_of_one_are_read_line_by_line() -> None:
