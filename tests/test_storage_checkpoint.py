@@ -58,7 +58,7 @@ def test_checkpoints_are_spaced_and_writers_never_wait_for_them(tmp_path: Path) 
     engine = _engine(tmp_path / "b.db")
     group = db.write_group(engine)
     assert group.checkpointer is not None
-    group.checkpointer.interval = 3600  # one checkpoint now, then none for an hour
+    group.checkpointer.min_interval = group.checkpointer.max_interval = 3600  # one now, none for an hour
     threads = [threading.Thread(target=db.write, args=(engine, _insert_pages(5, 1000 * k))) for k in range(8)]
     for t in threads:
         t.start()
@@ -78,7 +78,6 @@ def test_the_writers_own_checkpoint_bounds_the_log(tmp_path: Path, monkeypatch: 
     engine = _engine(path)
     group = db.write_group(engine)
     assert group.checkpointer is not None
-    group.checkpointer.interval = 3600
     group.checkpointer._last = float("inf")  # no background checkpoint at all
     for k in range(20):  # 20 commits of ~10 pages: 200 pages in all
         db.write(engine, _insert_pages(10, 1000 * k))
@@ -89,6 +88,32 @@ def test_the_writers_own_checkpoint_bounds_the_log(tmp_path: Path, monkeypatch: 
     log, done = _wal_frames_unbackfilled(path)
     assert log <= 50 + 11 and done == log
     assert group.checkpointer.runs == 0
+    engine.dispose()
+
+
+def test_spacing_follows_the_rate_the_log_grows(tmp_path: Path) -> None:
+    """The next checkpoint is spaced so that it would copy about 1,000 pages at the rate the log grew
+    since the previous one: a trickle spaces them out, a bulk load brings them back to the minimum."""
+    path = tmp_path / "d.db"
+    engine = _engine(path)
+    checkpointer = db.write_group(engine).checkpointer
+    assert checkpointer is not None and checkpointer.interval == checkpointer.min_interval == 0.25
+
+    def checkpoint(seconds_since_previous: float) -> float:  # as request() would start it, on this thread
+        assert checkpointer._running.acquire(blocking=False)
+        checkpointer._run(seconds_since_previous)
+        return checkpointer.interval
+
+    db.write(engine, _insert_pages(2))  # the first checkpoint has no rate to go by
+    checkpointer.wait(10)
+    assert checkpointer.runs == 1 and checkpointer.interval == 0.25
+    db.write(engine, _insert_pages(2, 100))
+    assert checkpoint(1.0) == checkpointer.max_interval  # a few pages in a second: 4 s apart
+    db.write(engine, _insert_pages(1500, 10_000))
+    assert 0.5 < checkpoint(1.0) < 0.8  # ~1,500 pages in a second: 1,000 pages take 2/3 s
+    db.write(engine, _insert_pages(1500, 20_000))
+    assert checkpoint(0.3) == checkpointer.min_interval  # ~1,500 in 0.3 s: as often as allowed
+    assert checkpointer.runs == 4
     engine.dispose()
 
 
