@@ -28,6 +28,7 @@ PAGE_SIZE = 16384
 # at 16 KiB; SQLite's default is 1,000): the bound on the log, while the write group's background
 # checkpoints (storage.checkpoint) do the copying off the writers' path
 WAL_AUTOCHECKPOINT_PAGES = 4000
+SQLITE_POOL_SIZE = 40
 
 
 def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) -> Engine:
@@ -38,7 +39,12 @@ def make_engine(url: str, *, echo: bool = False, busy_timeout_ms: int = 30_000) 
             raise RuntimeError(f"SQLite {sqlite3.sqlite_version} is too old; punchaudit needs 3.35 or newer")
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000})
+        # as many pooled connections as the API's worker threads (AnyIO's default limit, 40): with
+        # the default 5 kept, concurrent pushes opened and closed connections all the time, and each
+        # new one costs its file, shared-memory map and PRAGMAs
+        pooling = {} if not parsed.database or parsed.database == ":memory:" else dict(
+            pool_size=SQLITE_POOL_SIZE, max_overflow=SQLITE_POOL_SIZE)
+        engine = create_engine(url, echo=echo, connect_args={"timeout": busy_timeout_ms / 1000}, **pooling)
         _install_sqlite_hooks(engine, busy_timeout_ms)
         return engine
     if parsed.get_backend_name() == "postgresql" and parsed.drivername == "postgresql":
