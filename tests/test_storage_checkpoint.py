@@ -54,7 +54,7 @@ def test_write_group_checkpoints_in_the_background(tmp_path: Path) -> None:
     engine.dispose()
 
 
-def test_checkpoints_are_spaced_and_writers_never_wait_for_them(tmp_path: Path) -> None:
+def test_one_checkpoint_at_a_time_and_spaced(tmp_path: Path) -> None:
     engine = _engine(tmp_path / "b.db")
     group = db.write_group(engine)
     assert group.checkpointer is not None
