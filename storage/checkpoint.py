@@ -5,8 +5,8 @@ into the database file (a checkpoint) before the log can start over. By default 
 inside the COMMIT that crosses 1,000 pages, so one push in every few waited for a copy of megabytes
 and two fsyncs before its terminal got "OK", while the second core sat idle. Here the write group
 asks for a checkpoint after its commits, and one runs on a short-lived thread with a connection of
-its own (PASSIVE: it never blocks a writer or a reader), at most one at a time, spaced by how much
-the last one copied. The writers keep SQLite's own automatic checkpoint at a higher mark
+its own (PASSIVE: it never blocks a writer or a reader), at most one at a time, spaced by how fast
+the log grew since the previous one. The writers keep SQLite's own automatic checkpoint at a higher mark
 (`storage.db.WAL_AUTOCHECKPOINT_PAGES`) as the bound on the log: the log can start over only when
 a writer begins after a checkpoint has copied every page, and a busy writer that passes the mark
 copies the last few itself, right after its commit.

@@ -203,7 +203,6 @@ class WriteGroup:
             if successor is not None:
                 successor.wake.set()
 
-
     def _committed(self) -> None:
         self.groups += 1
         if self.checkpointer is not None:
