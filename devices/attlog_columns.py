@@ -4,10 +4,11 @@ A terminal's offline buffer replayed after a network outage arrives as thousands
 shape: the same number of TAB fields on every line, a canonical YYYY-MM-DD HH:MM:SS time, numeric
 status and verify codes, nothing in the fields after the work code. Such a body is split once into one
 flat list, its columns are the list's strides, and each rule the per-line parser applies to a line is
-applied to a whole column by one C-level call (a regular expression over the joined column, a set of
-its values, `map(int, ...)`). A body that breaks any of those rules anywhere, or that spans a change of
-UTC offset, is left to the per-line parser (`parse_column_batch` returns None), which then quarantines
-exactly the lines at fault; so both parsers accept the same bodies and build equal punches.
+applied to a whole column by a few C-level calls (a byte translation of the joined times, `str.strip`
+mapped over the PINs, a set of a code column's values converted once). A body that breaks any of
+those rules anywhere, or that spans a change of UTC offset, is left to the per-line parser
+(`parse_column_batch` returns None), which then quarantines exactly the lines at fault; so both
+parsers accept the same bodies and build equal punches.
 """
 from __future__ import annotations
 
