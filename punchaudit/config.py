@@ -88,7 +88,8 @@ class FootageConfig(_Section):
     duration_tolerance_seconds: float = 5.0
     extensions: list[str] = [".mp4", ".avi", ".mkv", ".webm", ".mov", ".ts"]
     hash_chunk_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024)
-    verify_workers: int = Field(3, ge=1)
+    verify_workers: int = Field(2, ge=1)
+    verify_digest: Literal["blake3", "sha256"] = "blake3"
     coverage_min_share: float = Field(0.9, gt=0, le=1)
     clip_fourcc: Literal["VP80", "VP90"] = "VP80"
     clip_max_fps: float = Field(5.0, gt=0)

@@ -10,9 +10,10 @@ import numpy as np
 from sqlalchemy import Connection, func, insert, select, update
 
 from storage.schema.core import Site, TrainingClass
-from storage.schema.footage import Footage, FootageClip
+from storage.schema.footage import Footage, FootageClip, FootageDigest
 
 F, S, C, K = Footage.__table__, Site.__table__, TrainingClass.__table__, FootageClip.__table__
+D = FootageDigest.__table__
 LIVE = ("ok", "defective", "missing", "altered")
 
 
@@ -55,7 +56,9 @@ def insert_footage(conn: Connection, values: dict[str, Any]) -> int:
 def verify_batch(conn: Connection, *, period_days: int, everything: bool) -> list[Any]:
     """The rolling share to re-hash tonight: the least recently verified 1/period of live footage,
     so that every file is checked at least once per period."""
-    stmt = (select(F.c.id, F.c.key, F.c.sha256, F.c.size, F.c.status, F.c.first_missing_at, F.c.defect_reason)
+    stmt = (select(F.c.id, F.c.key, F.c.sha256, D.c.blake3, F.c.size, F.c.status, F.c.first_missing_at,
+                   F.c.defect_reason)
+            .select_from(F.outerjoin(D, D.c.footage_id == F.c.id))
             .where(F.c.deleted_at.is_(None), F.c.status.in_(LIVE))
             .order_by(F.c.last_verified_at.asc().nulls_first(), F.c.id))
     if not everything:
@@ -63,6 +66,14 @@ def verify_batch(conn: Connection, *, period_days: int, everything: bool) -> lis
             F.c.deleted_at.is_(None), F.c.status.in_(LIVE))).scalar_one()
         stmt = stmt.limit(max(1, math.ceil(total / period_days)) if total else 0)
     return list(conn.execute(stmt))
+
+
+def insert_digest(conn: Connection, footage_id: int, blake3: str) -> None:
+    conn.execute(insert(D).values(footage_id=footage_id, blake3=blake3))
+
+
+def blake3_of(conn: Connection, footage_id: int) -> str | None:
+    return conn.execute(select(D.c.blake3).where(D.c.footage_id == footage_id)).scalar()
 
 
 def mark(conn: Connection, footage_id: int, **values: Any) -> None:

@@ -1,9 +1,11 @@
 """The footage API: site-scoped declarations, inspector holds, refused deletions, admin job runs."""
 from __future__ import annotations
 
+import hashlib
 from datetime import date, timedelta
 from pathlib import Path
 
+import blake3
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
@@ -56,6 +58,8 @@ def test_declare_hold_refuse_delete(api) -> None:  # type: ignore[no-untyped-def
     hid = r.json()["id"]
     detail = client.get(f"/api/v1/footage/{fid}", headers=_h(keys["site_a"])).json()
     assert [h["id"] for h in detail["holds"]] == [hid]
+    data = (Path(client.app.state.settings.footage.root) / body["key"]).read_bytes()
+    assert (detail["sha256"], detail["blake3"]) == (hashlib.sha256(data).hexdigest(), blake3.blake3(data).hexdigest())
     # deletion: sites may not; admins are refused with the hold named, then with the date
     assert client.delete(f"/api/v1/footage/{fid}", headers=_h(keys["site_a"])).status_code == 403
     r = client.delete(f"/api/v1/footage/{fid}", headers=_h(keys["admin"]))

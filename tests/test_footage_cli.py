@@ -41,12 +41,21 @@ def test_footage_commands(run, tmp_path: Path) -> None:  # type: ignore[no-untyp
     assert "legal hold 1" in run("footage", "delete", "1").output
     assert run("footage", "release", "1", "--reason", "done").exit_code == 0
     assert run("footage", "verify", "--all").exit_code == 0
+    assert run("footage", "verify", "--all", "--digest", "sha256").exit_code == 0
+    r = run("footage", "verify", "--digest", "md5")
+    assert r.exit_code == 1 and "choose blake3 or sha256" in r.output, r.output
     (root / "S1" / "cam1" / "cam1_20261102T083000_20261102T083002.mp4").unlink()
+    with open(root / "S1" / "door" / "door.avi", "r+b") as f:
+        f.seek(-1, 2)
+        last = f.read(1)
+        f.seek(-1, 2)
+        f.write(bytes([last[0] ^ 1]))
     r = run("footage", "verify", "--all")
     assert r.exit_code == 1 and "missing footage 1" in r.output
+    assert "altered footage 3 S1/door/door.avi: blake3 " in " ".join(r.output.split()), r.output
     r = run("footage", "status", "--json")
     counts = json.loads(r.output)["counts"]
-    assert counts["missing"]["files"] == 1 and counts["defective"]["files"] == 1 and counts["ok"]["files"] == 1
+    assert counts["missing"]["files"] == 1 and counts["defective"]["files"] == 1 and counts["altered"]["files"] == 1
     r = run("footage", "coverage", "C1")
     assert r.exit_code == 0 and "0 of 10 sessions filmed" in r.output
     assert run("audit", "export-head").exit_code == 0

@@ -6,13 +6,14 @@ import os
 from datetime import datetime
 from pathlib import Path
 
+import blake3
 import pytest
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, delete, select, update
 
 from footage_testkit import make_world, settings_for, write_video
 from punchaudit.services import footage as svc
 from storage import audit
-from storage.schema.footage import Footage, LegalHold
+from storage.schema.footage import Footage, FootageDigest, LegalHold
 
 NOW = datetime(2024, 3, 10, 12, 0, 0)
 pytestmark = pytest.mark.postgres
@@ -33,6 +34,9 @@ def test_register_reads_video_and_hash(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
         row = conn.execute(select(Footage).where(Footage.id == reg.id)).one()
     assert row.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
+    with engine.connect() as conn:  # the verification digest, from the same read
+        assert conn.execute(select(FootageDigest.blake3).where(FootageDigest.footage_id == reg.id)).scalar_one() == \
+            blake3.blake3(src.read_bytes()).hexdigest()
     assert row.size == src.stat().st_size
     assert (row.fps, row.frame_count, row.width, row.height) == (10.0, 30, 96, 64)
     assert row.container == "mp4" and row.codec == "FMP4"
@@ -99,11 +103,7 @@ def test_verify_detects_missing_and_altered_and_holds_them(engine: Engine, tmp_p
              for i in range(3)]
     svc.scan(engine, settings, store, root, site=None, actor="t", now=NOW)
     paths[0].unlink()
-    with open(paths[1], "r+b") as f:  # one flipped byte
-        f.seek(100)
-        b = f.read(1)
-        f.seek(100)
-        f.write(bytes([b[0] ^ 0xFF]))
+    _flip_byte(paths[1], 100)
     t1 = datetime(2024, 3, 11, 3, 30)
     res = svc.verify(engine, settings, store, now=t1, everything=True)
     assert res.checked == 3 and res.ok == 1
@@ -120,6 +120,57 @@ def test_verify_detects_missing_and_altered_and_holds_them(engine: Engine, tmp_p
     assert rows[2].status == "altered" and rows[3].status == "ok"
     assert sorted(holds) == [(1, "integrity"), (2, "integrity")]  # one hold each, not one per night
     assert actions.count("integrity.missing") == 1 and actions.count("integrity.altered") == 1
+
+
+def test_verify_rechecks_the_chosen_digest(engine: Engine, tmp_path: Path) -> None:
+    """By default the nightly check re-hashes with BLAKE3 only; `digest="sha256"` re-checks the digest
+    of record. Shown by a registry row whose SHA-256 no longer matches an intact file: BLAKE3 passes
+    it, SHA-256 reports it, naming the digest and both values."""
+    _ids, settings, store = _setup(engine, tmp_path)
+    root = Path(settings.footage.root)
+    path = write_video(root / "S1" / "cam1" / "cam1_20240304T080000_20240304T080002.mp4", seconds=2)
+    svc.scan(engine, settings, store, root, site=None, actor="t", now=NOW)
+    with engine.begin() as conn:
+        conn.execute(update(Footage).values(sha256="0" * 64))
+    assert settings.footage.verify_digest == "blake3"
+    res = svc.verify(engine, settings, store, now=datetime(2024, 3, 11, 3, 30), everything=True)
+    assert (res.ok, res.altered) == (1, [])
+    res = svc.verify(engine, settings, store, now=datetime(2024, 3, 12, 3, 30), everything=True, digest="sha256")
+    assert res.ok == 0 and res.altered == [{"footage_id": 1, "key": "S1/cam1/" + path.name, "digest": "sha256",
+                                            "expected": "0" * 64,
+                                            "found": hashlib.sha256(path.read_bytes()).hexdigest()}]
+    with pytest.raises(svc.FootageError, match="blake3 or sha256"):
+        svc.verify(engine, settings, store, now=NOW, digest="md5")
+
+
+def test_verify_backfills_blake3_only_from_a_matching_sha256(engine: Engine, tmp_path: Path) -> None:
+    """Footage registered before BLAKE3 digests existed has none: its verification checks the
+    SHA-256 and records the BLAKE3 read with it, but never from an altered file; BLAKE3 checks then
+    catch a later alteration."""
+    _ids, settings, store = _setup(engine, tmp_path)
+    root = Path(settings.footage.root)
+    paths = [write_video(root / "S1" / "cam1" / f"cam1_20240304T08{i}000_20240304T08{i}002.mp4", seconds=2)
+             for i in range(2)]
+    svc.scan(engine, settings, store, root, site=None, actor="t", now=NOW)
+    with engine.begin() as conn:
+        conn.execute(delete(FootageDigest))
+    _flip_byte(paths[1], 100)
+    res = svc.verify(engine, settings, store, now=datetime(2024, 3, 11, 3, 30), everything=True)
+    assert res.ok == 1 and [(a["footage_id"], a["digest"]) for a in res.altered] == [(2, "sha256")]
+    with engine.connect() as conn:
+        digests = dict(conn.execute(select(FootageDigest.footage_id, FootageDigest.blake3)).all())
+    assert digests == {1: blake3.blake3(paths[0].read_bytes()).hexdigest()}
+    _flip_byte(paths[0], 200)
+    res = svc.verify(engine, settings, store, now=datetime(2024, 3, 12, 3, 30), everything=True)
+    assert res.ok == 0 and sorted((a["footage_id"], a["digest"]) for a in res.altered) == [(1, "blake3"), (2, "sha256")]
+
+
+def _flip_byte(path: Path, offset: int) -> None:
+    with open(path, "r+b") as f:
+        f.seek(offset)
+        b = f.read(1)
+        f.seek(offset)
+        f.write(bytes([b[0] ^ 0xFF]))
 
 
 def test_rolling_verification_covers_everything_within_the_period(engine: Engine, tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -38,14 +39,17 @@ def test_delete_many_never_leaves_the_root(tmp_path: Path) -> None:
     assert outside.read_bytes() == b"evidence"
 
 
-def test_sha256_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
-    """Digests and sizes agree with hashlib for files smaller than, equal to and many times the read
-    size (the read-ahead hints run past the end of the file), one at a time and side by side; a
-    missing file is None, not an error for the whole run."""
+def test_digests_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
+    """SHA-256 and BLAKE3 digests and sizes agree with hashlib and the blake3 reference for files
+    smaller than, equal to and many times the read size (the read-ahead hints run past the end of the
+    file), both from one read, one file at a time and side by side with a list of digests per file;
+    a missing file is None, not an error for the whole run."""
     import hashlib
     import os
 
-    from storage.video_probe import sha256_file, sha256_files
+    import blake3
+
+    from storage.video_probe import hash_file, hash_files, sha256_file
 
     chunk = 64 * 1024
     paths = []
@@ -55,7 +59,15 @@ def test_sha256_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
         paths.append(path)
     expected = [(hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in paths]
     assert [sha256_file(p, chunk, ahead=3) for p in paths] == expected
-    assert sha256_files([*paths, tmp_path / "gone", None], chunk, workers=3) == [*expected, None, None]
+    both = [({"sha256": h, "blake3": blake3.blake3(p.read_bytes()).hexdigest()}, n) for p, (h, n) in zip(paths, expected)]
+    assert [hash_file(p, ("sha256", "blake3"), chunk, ahead=3) for p in paths] == both
+    # one list of digests per file, several files side by side
+    wanted = [("blake3",), ("sha256", "blake3"), ("sha256",), ("blake3",), ("sha256",), ("blake3",)]
+    got = hash_files([*paths, tmp_path / "gone", None], wanted, chunk, workers=3)
+    assert got[4:] == [None, None]
+    assert got[:4] == [({k: d[k] for k in names}, n) for (d, n), names in zip(both, wanted)]
+    with pytest.raises(ValueError):  # lengths must agree
+        hash_files(paths, wanted[:2])
 
 
 def test_delete_many_reports_absent_files_from_folder_listings(tmp_path: Path) -> None:

@@ -175,8 +175,10 @@ def get_footage(footage_id: int, request: Request, principal: AnyRole) -> dict[s
             raise HTTPException(status.HTTP_404_NOT_FOUND, "not found")
         ensure_visible(principal, repo.institution_of(conn, footage_id))
         holds = retention.holds_on(conn, footage_id)
+        blake3 = repo.blake3_of(conn, footage_id)
     return {"id": row.id, "site_id": row.site_id, "camera": row.camera, "key": row.key,
             "start_utc": row.start_utc.isoformat(), "end_utc": row.end_utc.isoformat(), "sha256": row.sha256,
+            "blake3": blake3,
             "size": row.size, "container": row.container, "codec": row.codec, "fps": row.fps,
             "duration_s": row.duration_s, "frame_count": row.frame_count, "width": row.width, "height": row.height,
             "status": row.status, "defect_reason": row.defect_reason, "retain_until": row.retain_until.isoformat(),

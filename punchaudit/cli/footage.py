@@ -72,19 +72,24 @@ def register(
 
 
 @app.command()
-def verify(all_: bool = typer.Option(False, "--all", help="Re-hash everything, not tonight's share")) -> None:
+def verify(all_: bool = typer.Option(False, "--all", help="Re-hash everything, not tonight's share"),
+           digest: str = typer.Option(None, "--digest", metavar="blake3|sha256",
+                                      help="Digest to re-check: blake3 (fast, taken at registration) or sha256 "
+                                           "(the digest of record); default footage.verify_digest")) -> None:
     """Re-hash footage and report missing or altered files (exit 1 if any)."""
     cfg = settings()
+    if digest not in (None, "blake3", "sha256"):
+        raise fail(f"--digest {digest}: choose blake3 or sha256")
     with progress() as bar:
         task = bar.add_task("verifying", total=None)
-        res = svc.verify(engine(), cfg, svc.store_for(cfg), now=_now(), everything=all_, actor=ACTOR,
+        res = svc.verify(engine(), cfg, svc.store_for(cfg), now=_now(), everything=all_, digest=digest, actor=ACTOR,
                          on_file=lambda _i: bar.advance(task))
     console.print(f"{res.checked} checked, {res.ok} intact, {len(res.missing)} missing, {len(res.altered)} altered, "
                   f"{len(res.restored)} restored")
     for m in res.missing:
         console.print(f"[red]missing[/red] footage {m['footage_id']} {m['key']} (first seen missing {m['first_missing_at']})")
     for a in res.altered:
-        console.print(f"[red]altered[/red] footage {a['footage_id']} {a['key']}: sha256 {a['found']} != {a['expected']}")
+        console.print(f"[red]altered[/red] footage {a['footage_id']} {a['key']}: {a['digest']} {a['found']} != {a['expected']}")
     if res.missing or res.altered:
         raise typer.Exit(1)
 

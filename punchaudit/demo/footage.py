@@ -131,7 +131,7 @@ def run(ctx: DemoContext) -> None:
         f.seek(200)
         f.write(bytes([b[0] ^ 0x55]))
     ver = svc.verify(engine, settings, store, now=now, everything=True, actor="demo")
-    ctx.console.print(f"integrity check: {ver.checked} files re-hashed, {ver.ok} intact, {len(ver.altered)} altered "
+    ctx.console.print(f"integrity check: {ver.checked} files re-hashed ({settings.footage.verify_digest}), {ver.ok} intact, {len(ver.altered)} altered "
                       f"(footage {', '.join(str(a['footage_id']) for a in ver.altered)}: now under an integrity hold), "
                       f"{len(ver.missing)} missing")
 

@@ -26,7 +26,7 @@ from storage import footage as repo
 from storage.clips import ClipError, cut_webm
 from storage.db import transaction
 from storage.footage_store import FootageStore, LocalFolderStore
-from storage.video_probe import probe_video, sha256_file, sha256_files
+from storage.video_probe import hash_file, hash_files, probe_video, sha256_file
 
 log = logging.getLogger("punchaudit.footage")
 DEFAULT_SESSIONS = ("08:30-11:30", "14:00-17:00")  # coverage of a class without a stored schedule (as the demo teaches)
@@ -116,7 +116,8 @@ def register_file(engine: Engine, settings: Settings, store: FootageStore, path:
     if store.stat(key) is None:
         store.put(key, path)
     local = store.local_path(key) or path
-    sha, size = sha256_file(local, settings.footage.hash_chunk_bytes)
+    digests, size = hash_file(local, ("sha256", "blake3"), settings.footage.hash_chunk_bytes)
+    sha = digests["sha256"]
     probe = probe_video(local)
     reason = probe.error
     declared = (end_utc - start_utc).total_seconds()
@@ -137,6 +138,7 @@ def register_file(engine: Engine, settings: Settings, store: FootageStore, path:
             fps=probe.fps, duration_s=probe.duration_s, frame_count=probe.frame_count, width=probe.width,
             height=probe.height, status=status, defect_reason=reason, registered_at=now, registered_by=actor,
             last_verified_at=now, retain_until=keep))
+        repo.insert_digest(conn, fid, digests["blake3"])
         audit.append(conn, actor=actor, action="footage.registered" if status == "ok" else "footage.defective",
                      subject=f"footage:{fid}", at=now,
                      payload={"key": key, "sha256": sha, "size": size, "site": info.code, "camera": camera,
@@ -199,29 +201,45 @@ class VerifyResult:
 
 
 def verify(engine: Engine, settings: Settings, store: FootageStore, *, now: datetime, everything: bool = False,
-           actor: str = "integrity-check", on_file: Callable[[int], None] | None = None) -> VerifyResult:
+           digest: str | None = None, actor: str = "integrity-check",
+           on_file: Callable[[int], None] | None = None) -> VerifyResult:
     """Re-hash tonight's share (or everything). A missing or altered file is recorded with the time
     it was first seen missing, written to the audit log and put under an integrity hold, so the
-    sweep can never quietly finish it off."""
+    sweep can never quietly finish it off.
+
+    `digest` (default footage.verify_digest) is what is re-checked: "blake3", the verification
+    digest taken at registration, a fifth of SHA-256's CPU; or "sha256", the digest of record. A
+    file without a BLAKE3 yet (registered before it existed) is checked by its SHA-256 and gets its
+    BLAKE3 from the same read when that matches."""
+    digest = digest or settings.footage.verify_digest
+    if digest not in ("blake3", "sha256"):
+        raise FootageError(f"unknown digest {digest!r}: blake3 or sha256")
     now = utc_naive(now)
     result = VerifyResult()
     with engine.connect() as conn:
         batch = repo.verify_batch(conn, period_days=settings.footage.verify_period_days, everything=everything)
     for start in range(0, len(batch), 64):
-        _verify_rows(engine, settings, store, batch[start:start + 64], result, now, actor, on_file)
+        _verify_rows(engine, settings, store, batch[start:start + 64], digest, result, now, actor, on_file)
     if result.missing or result.altered:
         log.error("footage integrity failures", extra={"missing": len(result.missing), "altered": len(result.altered)})
     return result
 
 
-def _verify_rows(engine: Engine, settings: Settings, store: FootageStore, rows: list[Any], result: VerifyResult,
-                 now: datetime, actor: str, on_file: Callable[[int], None] | None) -> None:
+def _digests_to_check(row: Any, digest: str) -> tuple[str, ...]:
+    return (digest,) if row.blake3 else ("sha256", "blake3")
+
+
+def _verify_rows(engine: Engine, settings: Settings, store: FootageStore, rows: list[Any], digest: str,
+                 result: VerifyResult, now: datetime, actor: str, on_file: Callable[[int], None] | None) -> None:
     present = [store.stat(r.key) is not None for r in rows]
     paths = [store.local_path(r.key) if here else None for r, here in zip(rows, present)]
-    hashed = sha256_files(paths, settings.footage.hash_chunk_bytes, settings.footage.verify_workers)
+    hashed = hash_files(paths, [_digests_to_check(r, digest) for r in rows], settings.footage.hash_chunk_bytes,
+                        settings.footage.verify_workers)
     for row, here, got in zip(rows, present, hashed):
         result.checked += 1
-        digest = got[0] if got else None
+        found = got[0] if got else {}
+        algorithm = "sha256" if digest == "sha256" or not row.blake3 else "blake3"
+        expected = row.sha256 if algorithm == "sha256" else row.blake3
         with transaction(engine, immediate=True) as conn:
             if not here:
                 first = row.first_missing_at or now
@@ -230,18 +248,21 @@ def _verify_rows(engine: Engine, settings: Settings, store: FootageStore, rows: 
                 result.missing.append(item)
                 if row.status != "missing":
                     _integrity_incident(conn, row.id, "integrity.missing", item, now)
-            elif digest != row.sha256:
+            elif found.get(algorithm) != expected:
                 repo.mark(conn, row.id, status="altered", last_verified_at=now)
-                item = {"footage_id": row.id, "key": row.key, "expected": row.sha256, "found": digest}
+                item = {"footage_id": row.id, "key": row.key, "digest": algorithm, "expected": expected,
+                        "found": found.get(algorithm)}
                 result.altered.append(item)
                 if row.status != "altered":
                     _integrity_incident(conn, row.id, "integrity.altered", item, now)
             else:
                 result.ok += 1
+                if not row.blake3:
+                    repo.insert_digest(conn, row.id, found["blake3"])
                 if row.status in ("missing", "altered"):
                     repo.mark(conn, row.id, status="defective" if row.defect_reason else "ok", last_verified_at=now)
                     audit.append(conn, actor=actor, action="integrity.restored", subject=f"footage:{row.id}",
-                                 payload={"key": row.key, "sha256": digest}, at=now)
+                                 payload={"key": row.key, algorithm: expected}, at=now)
                     result.restored.append(row.id)
                 else:
                     repo.mark(conn, row.id, last_verified_at=now)

@@ -64,6 +64,17 @@ class Footage(Base):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
+class FootageDigest(Base):
+    """The digest the nightly verification re-checks (BLAKE3, hex), computed with the SHA-256 of record
+    from the same read at registration. Kept out of `footage` so the rows the retention sweep updates
+    stay as narrow as they were. A file registered before this table existed has no row until its
+    first verification, which checks the SHA-256 and records the BLAKE3 from the same read."""
+
+    __tablename__ = "footage_digest"
+    footage_id: Mapped[int] = mapped_column(ForeignKey("footage.id"), primary_key=True, autoincrement=False)
+    blake3: Mapped[str] = mapped_column(String(64))
+
+
 class LegalHold(Base):
     """Keeps footage regardless of its retain-until date until released. Scope: one class (every
     footage overlapping it at its site) or one footage file."""
