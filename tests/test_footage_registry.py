@@ -13,6 +13,7 @@ from sqlalchemy import Engine, delete, select, update
 from footage_testkit import make_world, settings_for, write_video
 from punchaudit.services import footage as svc
 from storage import audit
+from storage import footage as footage_repo
 from storage.schema.footage import Footage, FootageDigest, LegalHold
 
 NOW = datetime(2024, 3, 10, 12, 0, 0)
@@ -160,6 +161,9 @@ def test_verify_backfills_blake3_only_from_a_matching_sha256(engine: Engine, tmp
     with engine.connect() as conn:
         digests = dict(conn.execute(select(FootageDigest.footage_id, FootageDigest.blake3)).all())
     assert digests == {1: blake3.blake3(paths[0].read_bytes()).hexdigest()}
+    with engine.begin() as conn:  # a second verifier recording the same file's digest meanwhile: no error, first kept
+        footage_repo.insert_digest(conn, 1, "f" * 64)
+        assert footage_repo.blake3_of(conn, 1) == digests[1]
     _flip_byte(paths[0], 200)
     res = svc.verify(engine, settings, store, now=datetime(2024, 3, 12, 3, 30), everything=True)
     assert res.ok == 0 and sorted((a["footage_id"], a["digest"]) for a in res.altered) == [(1, "blake3"), (2, "sha256")]
