@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import os
 from datetime import datetime
 from pathlib import Path
@@ -35,9 +36,11 @@ def test_register_reads_video_and_hash(engine: Engine, tmp_path: Path) -> None:
     with engine.connect() as conn:
         row = conn.execute(select(Footage).where(Footage.id == reg.id)).one()
     assert row.sha256 == hashlib.sha256(src.read_bytes()).hexdigest()
-    with engine.connect() as conn:  # the verification digest, from the same read
+    with engine.connect() as conn:  # the verification digest, from the same read, in the audit log with the SHA-256
         assert conn.execute(select(FootageDigest.blake3).where(FootageDigest.footage_id == reg.id)).scalar_one() == \
             blake3.blake3(src.read_bytes()).hexdigest()
+        entry = conn.execute(select(audit.T.c.payload).where(audit.T.c.action == "footage.registered")).scalar_one()
+    assert (json.loads(entry)["sha256"], json.loads(entry)["blake3"]) == (row.sha256, blake3.blake3(src.read_bytes()).hexdigest())
     assert row.size == src.stat().st_size
     assert (row.fps, row.frame_count, row.width, row.height) == (10.0, 30, 96, 64)
     assert row.container == "mp4" and row.codec == "FMP4"

@@ -141,7 +141,8 @@ def register_file(engine: Engine, settings: Settings, store: FootageStore, path:
         repo.insert_digest(conn, fid, digests["blake3"])
         audit.append(conn, actor=actor, action="footage.registered" if status == "ok" else "footage.defective",
                      subject=f"footage:{fid}", at=now,
-                     payload={"key": key, "sha256": sha, "size": size, "site": info.code, "camera": camera,
+                     payload={"key": key, "sha256": sha, "blake3": digests["blake3"], "size": size, "site": info.code,
+                              "camera": camera,
                               "start_utc": start_utc.isoformat(), "end_utc": end_utc.isoformat(), "reason": reason})
     if reason:
         log.warning("footage registered as defective", extra={"footage_id": fid, "key": key, "reason": reason})
