@@ -73,7 +73,11 @@ def _decode_csv(data: bytes) -> str:
     if data.startswith(b"\xef\xbb\xbf"):
         return data[3:].decode("utf-8", errors="replace")
     if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16")
+        try:
+            return data.decode("utf-16")
+        except UnicodeDecodeError as exc:  # odd length, lone surrogate
+            raise ProtocolError(f"CSV starts with a UTF-16 byte-order mark but is not UTF-16 text "
+                                f"(byte {exc.start}: {exc.reason})") from exc
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError:

@@ -48,6 +48,15 @@ def test_csv_tab_separated_and_utf16() -> None:
     _expect(parse_sheet(utf16, "export.txt", "SN1", TZ)[0])
 
 
+
+@pytest.mark.parametrize("data", [b"\xfe\xff\t", b"\xff\xfe\x00\xd8a\x00", "工号".encode("utf-16") + b"\x00"])
+def test_csv_with_utf16_mark_but_broken_text_is_a_protocol_error(data: bytes) -> None:
+    """Found by the fuzz test: a byte-order mark followed by an odd byte count or a lone surrogate
+    raised UnicodeDecodeError, which the ingest would have answered as a server error."""
+    with pytest.raises(ProtocolError, match="UTF-16 byte-order mark"):
+        parse_sheet(data, "export.csv", "SN1", TZ)
+
+
 def test_xlsx_with_datetime_cells_and_title_rows() -> None:
     rows = [[r[0], r[1], datetime.strptime(r[2].replace("/", "-").replace(" 8:", " 08:"), "%Y-%m-%d %H:%M:%S")
              if r[2].count(":") == 2 else datetime(2026, 3, 2, 8, 3), r[3], r[4]] for r in ROWS]
