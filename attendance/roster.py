@@ -138,7 +138,7 @@ def _read_csv(data: bytes) -> list[list[str]]:
             break
         except UnicodeDecodeError:
             continue
-    else:  # pragma: no cover - gb18030 decodes every byte string
+    else:  # e.g. a truncated multi-byte sequence at the end
         raise RosterFormatError("the CSV is neither UTF-8 nor GBK")
     dialect = csv.excel_tab if text.count("\t") > text.count(",") else csv.excel
     return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]

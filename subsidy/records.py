@@ -56,17 +56,27 @@ class RowError:
         return f"row {self.row_no}: {self.reason}"
 
 
+class UnreadableTable(ValueError):
+    """The file is neither a workbook nor text in an encoding Chinese offices write."""
+
+
 def read_table(data: bytes, filename: str) -> list[list[Any]]:
     """Cells of the first sheet (XLSX) or of the CSV (UTF-8 with or without BOM, or GB18030)."""
     if filename.lower().endswith((".xlsx", ".xlsm")):
         from openpyxl import load_workbook
 
-        ws = load_workbook(BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        try:
+            ws = load_workbook(BytesIO(data), read_only=True, data_only=True).worksheets[0]
+        except Exception as exc:  # zipfile.BadZipFile, KeyError, InvalidFileException
+            raise UnreadableTable(f"not a readable XLSX workbook: {exc.__class__.__name__}") from None
         return [list(r) for r in ws.iter_rows(values_only=True)]
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
-        text = data.decode("gb18030")
+        try:
+            text = data.decode("gb18030")
+        except UnicodeDecodeError as exc:
+            raise UnreadableTable(f"CSV is neither UTF-8 nor GBK/GB18030 text (byte {exc.start})") from None
     return [list(r) for r in csv.reader(StringIO(text))]
 
 
@@ -116,8 +126,12 @@ def _convert(kind: RecordKind, v: dict[str, Any]) -> dict[str, Any]:
 
 
 def parse(kind: RecordKind, data: bytes, filename: str) -> tuple[list[Row], list[RowError]]:
-    """Rows that parsed and the errors of those that did not. The resident ID is checked (GB 11643)."""
-    table = [r for r in read_table(data, filename) if any(c not in (None, "") for c in r)]
+    """Rows that parsed and the errors of those that did not. The resident ID is checked (GB 11643).
+    A file that cannot be read at all is one error on row 1."""
+    try:
+        table = [r for r in read_table(data, filename) if any(c not in (None, "") for c in r)]
+    except UnreadableTable as exc:
+        return [], [RowError(1, str(exc))]
     if not table:
         return [], [RowError(1, "empty file")]
     cols = _header_map(table[0])

@@ -102,6 +102,8 @@ def test_a_file_without_a_roster_header_is_refused() -> None:
     with pytest.raises(RosterFormatError, match="考勤号"):
         parse_roster("姓名,身份证号,班级编号\n".encode(), "x.csv")
     assert isinstance(parse_roster(f"姓名,身份证号,班级编号,考勤号\n甲,{A},,1\n".encode())[0], RowError)
+    with pytest.raises(RosterFormatError, match="neither UTF-8 nor GBK"):
+        parse_roster("姓名,身份证号,班级编号,考勤号\n".encode("gb18030") + b"\x81", "x.csv")
 
 
 def test_an_id_excel_stored_as_a_number_is_explained() -> None:

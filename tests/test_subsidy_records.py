@@ -55,5 +55,10 @@ def test_every_bad_row_is_reported_without_the_number() -> None:
 def test_missing_columns_and_empty_file() -> None:
     assert records.parse("assessment", "身份证号,结业考核\n".encode(), "r.csv")[1][0].reason == "missing columns: class_code"
     assert records.parse("assessment", b"", "r.csv")[1][0].reason == "empty file"
+    # unreadable files are one clear error, not an exception the API would answer with a 500
+    assert records.parse("assessment", "身份证号".encode("gb18030") + b"\x81", "r.csv")[1] == \
+        [records.RowError(1, "CSV is neither UTF-8 nor GBK/GB18030 text (byte 8)")]
+    assert records.parse("assessment", b"PK\x03\x04 not really a zip", "r.xlsx")[1] == \
+        [records.RowError(1, "not a readable XLSX workbook: BadZipFile")]
     rows, errors = records.parse("assessment", f"身份证号,班级,结业考核\n{RID},C1,不合格\n".encode(), "r.csv")
     assert errors == [] and rows[0].values["passed"] is False
