@@ -87,7 +87,7 @@ class FootageConfig(_Section):
     low_disk_free_bytes: int = 5 * 1024**3
     duration_tolerance_seconds: float = 5.0
     extensions: list[str] = [".mp4", ".avi", ".mkv", ".webm", ".mov", ".ts"]
-    hash_chunk_bytes: int = Field(8 * 1024 * 1024, ge=64 * 1024)
+    hash_chunk_bytes: int = Field(4 * 1024 * 1024, ge=64 * 1024)
     verify_workers: int = Field(2, ge=1)
     verify_digest: Literal["blake3", "sha256"] = "blake3"
     coverage_min_share: float = Field(0.9, gt=0, le=1)

@@ -3,12 +3,12 @@
 A file gets two digests from one read when it is registered: SHA-256, the digest of record (shown,
 exported and written to the audit log), and BLAKE3, the digest the nightly verification re-checks.
 Both are 256-bit cryptographic hashes, so either detects any alteration; BLAKE3 costs a fifth of the
-CPU (0.10 against 0.49 CPU-s per GB on this machine, AVX-512 against SHA-NI), which is what lets
-two cores re-hash footage as fast as the disk reads it instead of at most ~2 GB/s.
+CPU (0.10 against 0.49 CPU-s per GB on this machine, AVX-512 against SHA-NI), so the nightly
+re-hash at disk speed takes half a core instead of most of two.
 
-Hashing reads large chunks into one reused buffer and asks the kernel to read ahead of the chunk being
-hashed (`posix_fadvise(WILLNEED)`), so the disk works while the CPU hashes instead of the two taking
-turns; several files are hashed side by side (`readinto`, `hashlib` and `blake3` release the GIL).
+Hashing reads large chunks into one reused buffer, lets the kernel read ahead, and drops each chunk
+from the page cache once hashed; several files are hashed side by side (`readinto`, `hashlib` and
+`blake3` release the GIL).
 
 OpenCV reports container metadata, which can be wrong or missing for broken files; a file OpenCV
 cannot open or decode is described with the reason instead of raising, so the caller can register it
@@ -27,8 +27,10 @@ from typing import Any
 import blake3
 import cv2
 
-DEFAULT_CHUNK = 8 * 1024 * 1024
-READ_AHEAD_CHUNKS = 2
+DEFAULT_CHUNK = 4 * 1024 * 1024
+# The page cache holds a file in naturally aligned folios of up to 2 MiB on x86-64, and DONTNEED
+# keeps a folio the range only partly covers: each drop reaches back to such a boundary.
+MAX_FOLIO_BYTES = 2 * 1024 * 1024
 # digest name -> hasher factory; a BLAKE3 hasher on one thread (max_threads=1): files are hashed side by side
 HASHERS: dict[str, Callable[[], Any]] = {"sha256": hashlib.sha256, "blake3": blake3.blake3}
 
@@ -100,38 +102,35 @@ def _with_error(p: Probe, error: str) -> Probe:
     return Probe(p.container, p.codec, p.fps, p.frame_count, p.duration_s, p.width, p.height, error)
 
 
-def hash_file(path: Path, algorithms: Sequence[str] = ("sha256",), chunk_bytes: int = DEFAULT_CHUNK, *,
-              ahead: int = READ_AHEAD_CHUNKS) -> tuple[dict[str, str], int]:
+def hash_file(path: Path, algorithms: Sequence[str] = ("sha256",),
+              chunk_bytes: int = DEFAULT_CHUNK) -> tuple[dict[str, str], int]:
     """Hex digests (one per name in `algorithms`, see HASHERS) and size of a file, all from one read
     in `chunk_bytes` pieces.
 
-    Before hashing a chunk, the kernel is asked (POSIX_FADV_WILLNEED) to start reading the chunk
-    `ahead` places further on, so the disk works while this thread hashes: with plain reads the
-    disk waits for the hash and the hash for the disk. On this machine a cold SHA-256 re-hash of 8
-    files went from a median 51-72% of the disk's plain read speed to 76-86% of the speed of the
-    same hinted reads without hashing (bench.footage); a reader thread per file did no better.
+    Plain sequential reads (the kernel's own read-ahead, widened by POSIX_FADV_SEQUENTIAL), and each
+    chunk dropped from the page cache once hashed (POSIX_FADV_DONTNEED): a re-hash of terabytes
+    must not push the database and everything else out of memory, and the pages it frees are the
+    ones its next reads fill. On this host the second matters as much: a cold 2-worker re-hash went
+    from 2,580-2,840 MB/s with read-ahead hints (WILLNEED, which it used before) to 3,150-3,250
+    dropping behind, steady from round to round, with SHA-256 as with BLAKE3 (bench.footage).
+    Dirty pages are not dropped (the kernel starts writing them back instead).
     """
     fd = os.open(path, os.O_RDONLY)
     try:
-        size = os.fstat(fd).st_size
         advise = getattr(os, "posix_fadvise", None)
         if advise is not None:
-            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)  # a larger kernel read-ahead window too
-            advise(fd, 0, min(size, chunk_bytes * ahead), os.POSIX_FADV_WILLNEED)
+            advise(fd, 0, 0, os.POSIX_FADV_SEQUENTIAL)
         hashers = [HASHERS[name]() for name in algorithms]
         buf = bytearray(chunk_bytes)
         view = memoryview(buf)
         total = 0
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as f:
-            while True:
-                further = total + chunk_bytes * ahead
-                if advise is not None and further < size:
-                    advise(fd, further, chunk_bytes, os.POSIX_FADV_WILLNEED)
-                n = f.readinto(buf)
-                if not n:
-                    break
+            while n := f.readinto(buf):
                 for h in hashers:
                     h.update(view[:n])
+                if advise is not None:  # from the start of the folio the last drop may have cut through
+                    start = total - total % MAX_FOLIO_BYTES
+                    advise(fd, start, total + n - start, os.POSIX_FADV_DONTNEED)
                 total += n
         return {name: h.hexdigest() for name, h in zip(algorithms, hashers)}, total
     finally:
@@ -160,7 +159,7 @@ def hash_files(paths: Sequence[Path | None], algorithms: Sequence[Sequence[str]]
         return list(pool.map(one, jobs))
 
 
-def sha256_file(path: Path, chunk_bytes: int = DEFAULT_CHUNK, *, ahead: int = READ_AHEAD_CHUNKS) -> tuple[str, int]:
+def sha256_file(path: Path, chunk_bytes: int = DEFAULT_CHUNK) -> tuple[str, int]:
     """SHA-256 hex digest and size of a file (see `hash_file`)."""
-    digests, size = hash_file(path, ("sha256",), chunk_bytes, ahead=ahead)
+    digests, size = hash_file(path, ("sha256",), chunk_bytes)
     return digests["sha256"], size

@@ -41,8 +41,7 @@ def test_delete_many_never_leaves_the_root(tmp_path: Path) -> None:
 
 def test_digests_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
     """SHA-256 and BLAKE3 digests and sizes agree with hashlib and the blake3 reference for files
-    smaller than, equal to and many times the read size (the read-ahead hints run past the end of the
-    file), both from one read, one file at a time and side by side with a list of digests per file;
+    smaller than, equal to and many times the read size, both from one read, one file at a time and side by side with a list of digests per file;
     a missing file is None, not an error for the whole run."""
     import hashlib
     import os
@@ -58,9 +57,9 @@ def test_digests_of_files_read_ahead_in_chunks(tmp_path: Path) -> None:
         path.write_bytes(os.urandom(size))
         paths.append(path)
     expected = [(hashlib.sha256(p.read_bytes()).hexdigest(), p.stat().st_size) for p in paths]
-    assert [sha256_file(p, chunk, ahead=3) for p in paths] == expected
+    assert [sha256_file(p, chunk) for p in paths] == expected
     both = [({"sha256": h, "blake3": blake3.blake3(p.read_bytes()).hexdigest()}, n) for p, (h, n) in zip(paths, expected)]
-    assert [hash_file(p, ("sha256", "blake3"), chunk, ahead=3) for p in paths] == both
+    assert [hash_file(p, ("sha256", "blake3"), chunk) for p in paths] == both
     # one list of digests per file, several files side by side
     wanted = [("blake3",), ("sha256", "blake3"), ("sha256",), ("blake3",), ("sha256",), ("blake3",)]
     got = hash_files([*paths, tmp_path / "gone", None], wanted, chunk, workers=3)
@@ -92,3 +91,54 @@ def test_the_quick_key_vetting_agrees_with_the_expression(keys: list[str]) -> No
 
     joined = "\n".join(keys)
     assert _plain_keys(joined) == (not _UNSAFE_KEYS.search(joined))
+
+
+
+def _resident_pages(path: Path) -> int:
+    """Pages of `path` in the page cache: mincore(2) over a read-only mapping made with libc."""
+    import ctypes
+    import mmap
+    import os
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.mmap.restype = ctypes.c_void_p
+    libc.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+    size = path.stat().st_size
+    pages = (size + mmap.PAGESIZE - 1) // mmap.PAGESIZE
+    vec = (ctypes.c_ubyte * pages)()
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = libc.mmap(None, size, mmap.PROT_READ, mmap.MAP_SHARED, fd, 0)
+        assert addr not in (None, ctypes.c_void_p(-1).value), "mmap failed"
+        try:
+            assert libc.mincore(ctypes.c_void_p(addr), ctypes.c_size_t(size), vec) == 0, ctypes.get_errno()
+        finally:
+            libc.munmap(ctypes.c_void_p(addr), ctypes.c_size_t(size))
+    finally:
+        os.close(fd)
+    return sum(b & 1 for b in vec)
+
+
+def test_hashing_leaves_the_file_out_of_the_page_cache(tmp_path: Path) -> None:
+    """A re-hash of terabytes must not evict everything else: each chunk is dropped once hashed.
+    A written, synced and read (so fully cached) file is not cached after it is hashed."""
+    import hashlib
+    import os
+
+    from storage.video_probe import hash_file
+
+    path = tmp_path / "cached.bin"
+    data = os.urandom(16 << 20)
+    with open(path, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    assert path.read_bytes() == data
+    pages = len(data) // 4096
+    assert _resident_pages(path) > pages * 0.9
+    # reads smaller than the page cache's folios (written files are cached in folios of up to 2 MiB)
+    for chunk in (1 << 20, (3 << 20) + 5, 4 << 20):
+        path.read_bytes()
+        assert _resident_pages(path) > pages * 0.9
+        assert hash_file(path, ("sha256",), chunk) == ({"sha256": hashlib.sha256(data).hexdigest()}, len(data))
+        assert _resident_pages(path) < pages * 0.05, chunk
