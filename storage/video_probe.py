@@ -112,7 +112,8 @@ def hash_file(path: Path, algorithms: Sequence[str] = ("sha256",),
     must not push the database and everything else out of memory, and the pages it frees are the
     ones its next reads fill. On this host the second matters as much: a cold 2-worker re-hash went
     from 2,580-2,840 MB/s with read-ahead hints (WILLNEED, which it used before) to 3,150-3,250
-    dropping behind, steady from round to round, with SHA-256 as with BLAKE3 (bench.footage).
+    dropping behind, steady from round to round, with SHA-256 as with BLAKE3 (interleaved experiments
+    with 4 MiB reads; 2,920-3,110 MB/s, 90-93 % of the disk, in bench.footage runs).
     Dirty pages are not dropped (the kernel starts writing them back instead).
     """
     fd = os.open(path, os.O_RDONLY)
