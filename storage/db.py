@@ -15,7 +15,9 @@ from contextlib import contextmanager
 from typing import Any, Generic, TypeVar
 from pathlib import Path
 
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, Table, create_engine, event
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -78,6 +80,12 @@ def _install_sqlite_hooks(engine: Engine, busy_timeout_ms: int) -> None:
 def is_sqlite(bind: Engine | Connection | Session) -> bool:
     engine = bind.get_bind() if isinstance(bind, Session) else bind
     return engine.dialect.name == "sqlite"
+
+
+def dialect_insert(conn: Connection, table: Table) -> Any:
+    """INSERT for the connection's dialect, so a caller can add ON CONFLICT DO NOTHING (SQLite and
+    PostgreSQL spell it the same way but SQLAlchemy has one construct each)."""
+    return (pg_insert if conn.dialect.name == "postgresql" else sqlite_insert)(table)
 
 
 def session_factory(engine: Engine) -> sessionmaker[Session]:

@@ -8,9 +8,8 @@ from typing import Any
 
 import numpy as np
 from sqlalchemy import Connection, func, insert, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
+from storage.db import dialect_insert
 from storage.schema.core import Site, TrainingClass
 from storage.schema.footage import Footage, FootageClip, FootageDigest
 
@@ -72,8 +71,7 @@ def verify_batch(conn: Connection, *, period_days: int, everything: bool) -> lis
 
 def insert_digest(conn: Connection, footage_id: int, blake3: str) -> None:
     """Record a file's BLAKE3; a second verifier recording it at the same time is not an error."""
-    ins = (pg_insert(D) if conn.dialect.name == "postgresql" else sqlite_insert(D)).values(
-        footage_id=footage_id, blake3=blake3)
+    ins = dialect_insert(conn, D).values(footage_id=footage_id, blake3=blake3)
     conn.execute(ins.on_conflict_do_nothing(index_elements=["footage_id"]))
 
 

@@ -18,10 +18,8 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Connection, Engine, and_, or_, select, text, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
-from storage.db import transaction
+from storage.db import dialect_insert, transaction
 from storage.schema.footage import JobRun
 
 T = JobRun.__table__
@@ -53,7 +51,7 @@ def claim(engine: Engine, job: str, logical_date: date, *, now: datetime, lease:
             got = conn.execute(text("SELECT pg_try_advisory_xact_lock(:k)"), {"k": lock_key(job, logical_date)}).scalar()
             if not got:
                 return None
-        ins = (pg_insert(T) if conn.dialect.name == "postgresql" else sqlite_insert(T)).values(**values)
+        ins = dialect_insert(conn, T).values(**values)
         row = conn.execute(ins.on_conflict_do_nothing(index_elements=["job", "logical_date"])
                            .returning(T.c.id, T.c.attempts)).first()
         if row is None:
